@@ -101,7 +101,6 @@ def expert_actions(system: LinearSystem, expert, horizon: int, trajectories: int
 # --- TOML loading -------------------------------------------------------------------------------
 
 _SECTIONS = {"system", "expert", "quantizer", "reward", "run"}
-_REQUIRED = ("system", "expert", "quantizer", "run")
 _TOP_KEYS = {"name", "description"}
 
 
@@ -113,7 +112,7 @@ def _keys(section: str, table: dict, allowed: set[str], required: tuple[str, ...
         raise SpecError(f"{section}.{unknown[0]}: unknown key; expected one of {', '.join(sorted(allowed))}")
     for key in required:
         if key not in table:
-            raise SpecError(f"{section}.{key}: required key is missing")
+            raise SpecError(f"{section}.{key}: expected a value (required key), found none")
 
 
 def _prefixed(section: str, exc: QbcError) -> QbcError:
@@ -143,7 +142,7 @@ def _system(t: dict) -> LinearSystem:
 def _kind(section: str, t: dict, kinds: tuple[str, ...], default: str | None = None) -> str:
     kind = t.get("kind", default)
     if kind is None:
-        raise SpecError(f"{section}.kind: required key is missing; expected one of {', '.join(kinds)}")
+        raise SpecError(f"{section}.kind: expected one of {', '.join(kinds)} (required key), found none")
     if kind not in kinds:
         raise SpecError(f"{section}.kind: expected one of {', '.join(kinds)}, found {describe(kind)}")
     return kind
@@ -227,10 +226,15 @@ def instance_from_dict(doc: dict, name: str = "instance") -> Instance:
     unknown = sorted(set(doc) - _SECTIONS - _TOP_KEYS)
     if unknown:
         raise SpecError(f"{unknown[0]}: unknown section; expected {', '.join(sorted(_SECTIONS))}")
-    for section in _REQUIRED:
-        if section not in doc:
-            raise SpecError(f"{section}: required section [{section}] is missing")
-    run = doc["run"]
+
+    def section(name: str) -> dict:
+        if name not in doc:
+            raise SpecError(f"{name}: expected a section [{name}] (required), found none")
+        return doc[name]
+
+    system = _system(section("system"))
+    expert = _expert(section("expert"), system)
+    run = section("run")
     _keys("run", run, {"horizon", "n", "delta", "seed"}, ("horizon",))
     try:
         horizon = as_int("horizon", run["horizon"], minimum=1)
@@ -239,9 +243,7 @@ def instance_from_dict(doc: dict, name: str = "instance") -> Instance:
         seed = as_int("seed", run.get("seed", 0), minimum=0)
     except DimensionError as exc:
         raise _prefixed("run", exc) from None
-    system = _system(doc["system"])
-    expert = _expert(doc["expert"], system)
-    quantizer = _quantizer(doc["quantizer"], system, expert, horizon, seed)
+    quantizer = _quantizer(section("quantizer"), system, expert, horizon, seed)
     reward = _reward(doc.get("reward", {}), expert)
     label = doc.get("name", name)
     if not isinstance(label, str):

@@ -1,0 +1,85 @@
+"""The qbc command line: help, version, exit codes and one-line errors on bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import INSTANCES
+from qbc_theory import __version__
+from qbc_theory.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "check" in capsys.readouterr().out
+
+
+def test_check_prints_the_instance(capsys):
+    code, out, err = run(capsys, "check", str(INSTANCES / "lqr_binning.toml"))
+    assert code in (0, 1)
+    assert "lqr_binning" in out and err == ""
+
+
+def test_check_json_is_pure_json(capsys):
+    code, out, _ = run(capsys, "check", str(INSTANCES / "lqr_binning.toml"), "--json")
+    doc = json.loads(out)
+    assert doc["instance"]["name"] == "lqr_binning"
+
+
+@pytest.mark.parametrize(
+    "content, key",
+    [
+        ("[system]\nA = [[1.0, 2.0]]\nB = [[1.0]]\n[expert]\nkind='arctan'\n[quantizer]\nkind='binning'\n"
+         "low=-1\nhigh=1\nbins=4\n[run]\nhorizon=5\n", "system.A"),
+        ("[system]\nA = [[0.5]]\nB = [[1.0]]\n[expert]\nkind='arctan'\n[quantizer]\nkind='binning'\n"
+         "low=-1\nhigh=1\nbins=-2\n[run]\nhorizon=5\n", "quantizer.bins"),
+        ("[system]\nA = [[0.5]]\nB = [[1.0]]\nwobble = 1\n", "system.wobble"),
+        ("[system]\nA = [[0.5]]\nB = [[1.0]]\n[expert]\nkind='arctan'\n[run]\nhorizon=5\n", "quantizer"),
+        ("[system]\nA = [[0.5]]\nB = [[1.0]]\ndt = 0\n[expert]\nkind='arctan'\n[quantizer]\n"
+         "kind='binning'\nlow=-1\nhigh=1\nbins=4\n[run]\nhorizon=5\n", "system.dt"),
+        ("[system]\nA = [[inf]]\nB = [[1.0]]\n", "system.A"),
+    ],
+)
+def test_bad_input_exit_2_one_line(tmp_path, capsys, content, key):
+    f = tmp_path / "bad.toml"
+    f.write_text(content)
+    code, out, err = run(capsys, "check", str(f))
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and key in lines[0] and "expected" in lines[0]
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2_one_line(capsys):
+    for argv in (["frobnicate"], [], ["check"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_console_script_subprocess_no_traceback(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text("[system]\nA = 'import os'\nB = [[1.0]]\n")
+    proc = subprocess.run([sys.executable, "-m", "qbc_theory.cli", "check", str(f)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("qbc: error: system.A: expected numbers")
