@@ -1,0 +1,1088 @@
+r"""Batched Monte Carlo rollouts, the shared-noise coupling, returns, regret and quantization errors.
+
+Everything is vectorised across trajectories: states have shape ``(N, dx)``, and only the loop over
+the ``H`` steps of the horizon runs in Python.
+
+Protocols
+---------
+**Dynamics** (``system``): any object with integer attributes ``dx`` and ``du`` and the methods
+
+- ``step(x (N, dx), u (N, du), w (N, dx) or None) -> (N, dx)``,
+- ``sample_x0(rng, batch) -> (batch, dx)``,
+- ``sample_noise(rng, horizon, batch) -> (horizon, batch, dx)``.
+
+:class:`~qbc_theory.dynamics.LinearSystem` satisfies it; so do the constructions of
+:mod:`qbc_theory.constructions`, whose dynamics may be nonlinear.
+
+**Policy**: any object with ``act(x (N, dx), z (N, du)) -> (N, du)``, the action executed in the
+real system; ``z`` are standard normals, the policy's only source of randomness, so that two
+coupled runs share them. The experts of :mod:`qbc_theory.experts` satisfy it.
+
+**Reward**: any callable ``reward(x (N, dx), u (N, du)) -> (N,)`` with values in [0, 1].
+
+**Time-dependent components.** The paper's rewards, dynamics and policies may depend on the step
+``h`` (Theorems 8 and 9: ``f_1 != f_h``, ``r_1 != r_h``). A component declares this with a class
+attribute ``time_varying = True``; the engine then calls it with the keyword ``h``, the paper's
+1-based step number (``h = 1`` for the first action, ``h = H`` for the last):
+``step(x, u, w, h=h)``, ``act(x, z, h=h)``, ``reward(x, u, h=h)``. Components without the attribute
+(``LinearSystem``, ``TrackingReward``, ``RegulationReward``, the experts) are called without it,
+unchanged.
+
+Noise and chunking
+------------------
+:func:`draw_noise` draws the initial states ``x0 (N, dx)``, process noise ``w (H, N, dx)`` and policy
+draws ``z (H, N, du)`` in fixed blocks of :data:`NOISE_BLOCK` consecutive trajectories: block ``b``
+(trajectories ``b * NOISE_BLOCK`` to ``(b + 1) * NOISE_BLOCK - 1``, the last block possibly shorter)
+is drawn from the ``b``-th child of ``rng.spawn(n_blocks)``, as ``sample_x0``, then ``sample_noise``,
+then ``standard_normal((H, m, du))``. The noise of a trajectory therefore depends on ``rng``,
+``batch`` and its index only, never on the ``chunk`` size used to process the batch: the streaming
+estimators (:func:`regret`, :func:`evaluate`, :func:`in_distribution_error`,
+:func:`deployment_error`) give bit-identical results for every ``chunk``, and the same results as
+running :func:`rollout` on the arrays of :func:`draw_noise` with a generator in the same state.
+Memory is ``O(chunk * (H + dx + du))`` for the streaming estimators plus ``O(N)`` for the
+per-trajectory returns.
+
+References
+----------
+Cao & Xie 2026, Definition 3 (shared-noise coupling) and Theorems 1-3, 6-9 (regret).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.stats
+
+from ._validation import as_int, as_real, describe, reject_unknown_kwargs
+from .errors import DimensionError
+
+__all__ = [
+    "NOISE_BLOCK",
+    "DEFAULT_CHUNK",
+    "Noise",
+    "Trajectories",
+    "Dataset",
+    "ReturnEstimate",
+    "RegretEstimate",
+    "ErrorEstimate",
+    "QuantizedPolicy",
+    "draw_noise",
+    "rollout",
+    "open_loop",
+    "collect",
+    "evaluate",
+    "regret",
+    "in_distribution_error",
+    "deployment_error",
+    "action_error",
+    "quantize_actions",
+    "encode_actions",
+]
+
+NOISE_BLOCK = 1024
+"""Trajectories per independently seeded noise block (see the module docstring)."""
+
+DEFAULT_CHUNK = 16384
+"""Trajectories processed at once by the streaming estimators when ``chunk`` is not given."""
+
+
+# --- protocol helpers ---------------------------------------------------------------------------
+
+def _check_system(system) -> tuple[int, int]:
+    for attr in ("dx", "du", "step", "sample_x0", "sample_noise"):
+        if not hasattr(system, attr):
+            raise DimensionError(
+                f"system: expected an object with dx, du, step, sample_x0 and sample_noise, found "
+                f"{describe(system)} without {attr!r}"
+            )
+    return int(system.dx), int(system.du)
+
+
+def _check_policy(name: str, policy, system) -> None:
+    if not callable(getattr(policy, "act", None)):
+        raise DimensionError(f"{name}: expected a policy with act(x, z), found {describe(policy)}")
+    check = getattr(policy, "check_system", None)
+    if callable(check):
+        check(system)
+
+
+def _check_reward(reward) -> None:
+    if not callable(reward):
+        raise DimensionError(f"reward: expected a callable reward(x, u), found {describe(reward)}")
+
+
+def _varying(obj) -> bool:
+    return bool(getattr(obj, "time_varying", False))
+
+
+def _caller(fn, varying: bool):
+    """``fn`` called with the step keyword ``h`` when the component is time-varying."""
+    if varying:
+        return lambda *args, h: fn(*args, h=h)
+    return lambda *args, h: fn(*args)
+
+
+def _per_step_quantizer(quantizer):
+    """``u (N, du) -> q(u) (N, du)`` for a per-step quantizer (a DCT tokenizer only with chunk 1)."""
+    if not callable(quantizer) or not hasattr(quantizer, "encode"):
+        raise DimensionError(f"quantizer: expected a quantizer with encode/decode, found {describe(quantizer)}")
+    chunk = getattr(quantizer, "chunk", None)
+    if chunk is None:
+        return quantizer
+    if chunk != 1:
+        raise DimensionError(
+            f"quantizer: expected a per-step quantizer (DCT chunk 1), found a DCT tokenizer with chunk {chunk}"
+        )
+    return lambda u: quantizer(u[..., None, :])[..., 0, :]
+
+
+def quantize_actions(quantizer, u) -> np.ndarray:
+    """``q(u)`` for actions ``u (..., du)`` with any per-step quantizer, shape ``(..., du)``.
+
+    Parameters
+    ----------
+    quantizer : a quantizer of :mod:`qbc_theory.quantizers`
+        Per-step; a :class:`~qbc_theory.quantizers.DCTBinning` is accepted only with ``chunk = 1``.
+    u : (..., du) array_like
+
+    Raises
+    ------
+    DimensionError
+        For a chunk tokenizer with ``chunk > 1`` or actions of the wrong dimension.
+    """
+    return _per_step_quantizer(quantizer)(np.asarray(u, dtype=float))
+
+
+def encode_actions(quantizer, u) -> np.ndarray:
+    """Flat integer tokens ``(...)`` of actions ``u (..., du)`` (the learner's training labels).
+
+    For a DCT tokenizer with ``chunk = 1`` and ``dim = 1`` the token is the integer coefficient.
+
+    Raises
+    ------
+    DimensionError
+        For a chunk tokenizer with ``chunk > 1`` or ``dim > 1`` (no flat token exists).
+    """
+    u = np.asarray(u, dtype=float)
+    chunk = getattr(quantizer, "chunk", None)
+    if chunk is None:
+        return np.asarray(quantizer.encode(u))
+    if chunk != 1 or u.shape[-1] != 1:
+        raise DimensionError(
+            f"quantizer: expected a per-step scalar tokenizer for flat tokens, found a DCT tokenizer with "
+            f"chunk {chunk} and dim {u.shape[-1]}"
+        )
+    return np.asarray(quantizer.encode(u[..., None, :]))[..., 0, 0]
+
+
+# --- noise ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Noise:
+    """Everything random in a batch of rollouts, shared by coupled runs.
+
+    Attributes
+    ----------
+    x0 : (N, dx) ndarray
+        Initial states.
+    w : (H, N, dx) ndarray
+        Process noise; ``w[h - 1]`` enters the transition after step ``h``.
+    z : (H, N, du) ndarray
+        Standard normals of the policies, ``z[h - 1]`` used at step ``h``.
+    """
+
+    x0: np.ndarray
+    w: np.ndarray
+    z: np.ndarray
+
+    @property
+    def batch(self) -> int:
+        """Number of trajectories N."""
+        return self.x0.shape[0]
+
+    @property
+    def horizon(self) -> int:
+        """Horizon H."""
+        return self.w.shape[0]
+
+    def slice(self, start: int, stop: int) -> "Noise":
+        """The noise of trajectories ``start`` to ``stop - 1``."""
+        return Noise(self.x0[start:stop], self.w[:, start:stop], self.z[:, start:stop])
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (shapes only)."""
+        return {"batch": self.batch, "horizon": self.horizon, "dx": self.x0.shape[1], "du": self.z.shape[2]}
+
+
+def _draw_block(system, horizon: int, m: int, du: int, g: np.random.Generator) -> Noise:
+    x0 = np.asarray(system.sample_x0(g, m), dtype=float)
+    w = np.asarray(system.sample_noise(g, horizon, m), dtype=float)
+    z = g.standard_normal((horizon, m, du))
+    return Noise(x0, w, z)
+
+
+class _NoiseStream:
+    """Noise of a batch produced block by block for sequential chunks (see the module docstring)."""
+
+    def __init__(self, system, horizon: int, batch: int, du: int, rng: np.random.Generator):
+        self.system, self.horizon, self.batch, self.du = system, horizon, batch, du
+        self.children = rng.spawn(-(-batch // NOISE_BLOCK))
+        self.cache: dict[int, Noise] = {}
+
+    def _block(self, b: int) -> Noise:
+        if b not in self.cache:
+            m = min(NOISE_BLOCK, self.batch - b * NOISE_BLOCK)
+            self.cache[b] = _draw_block(self.system, self.horizon, m, self.du, self.children[b])
+        return self.cache[b]
+
+    def get(self, start: int, stop: int) -> Noise:
+        first, last = start // NOISE_BLOCK, (stop - 1) // NOISE_BLOCK
+        # chunks are consumed in order, so blocks before the current one are never needed again
+        for b in [b for b in self.cache if b < first]:
+            del self.cache[b]
+        parts = []
+        for b in range(first, last + 1):
+            lo = max(start - b * NOISE_BLOCK, 0)
+            hi = min(stop - b * NOISE_BLOCK, NOISE_BLOCK)
+            parts.append(self._block(b).slice(lo, hi))
+        if len(parts) == 1:
+            return parts[0]
+        return Noise(np.concatenate([p.x0 for p in parts]), np.concatenate([p.w for p in parts], axis=1),
+                     np.concatenate([p.z for p in parts], axis=1))
+
+
+def _rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise DimensionError(f"rng: expected a numpy.random.Generator, found {describe(rng)}")
+    return rng
+
+
+def draw_noise(system, horizon, batch, du, rng, **kwargs) -> Noise:
+    r"""Draw the initial states, process noise and policy draws of ``batch`` trajectories.
+
+    Two runs given the same :class:`Noise` are coupled with shared noise: same ``x_1``, same
+    ``w_h``, same policy draws ``z_h``.
+
+    Parameters
+    ----------
+    system : dynamics (see the module docstring)
+    horizon : int
+        ``H >= 1``.
+    batch : int
+        Number of trajectories ``N >= 1``.
+    du : int
+        Columns of the policy draws ``z`` (normally ``system.du``).
+    rng : numpy.random.Generator
+        Source of randomness; children are spawned from it per block of :data:`NOISE_BLOCK`
+        trajectories, so the same generator state gives bit-identical noise.
+
+    Returns
+    -------
+    Noise
+        ``x0 (N, dx)``, ``w (H, N, dx)``, ``z (H, N, du)``.
+
+    Raises
+    ------
+    DimensionError
+        On a non-protocol system, bad sizes, or a system whose samplers return wrong shapes.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (shared-noise coupling).
+    """
+    reject_unknown_kwargs("draw_noise", kwargs)
+    dx, _ = _check_system(system)
+    horizon = as_int("horizon", horizon, minimum=1)
+    batch = as_int("batch", batch, minimum=1)
+    du = as_int("du", du, minimum=1)
+    noise = _NoiseStream(system, horizon, batch, du, _rng(rng)).get(0, batch)
+    _check_noise(noise, dx, du, horizon, batch)
+    return noise
+
+
+def _check_noise(noise: Noise, dx: int, du: int, horizon: int, batch: int) -> None:
+    want = {"x0": (batch, dx), "w": (horizon, batch, dx), "z": (horizon, batch, du)}
+    for name, shape in want.items():
+        got = getattr(noise, name).shape
+        if got != shape:
+            raise DimensionError(f"{name}: expected shape {shape}, found {got}")
+
+
+# --- trajectories ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Trajectories:
+    """A batch of rollouts, time-major.
+
+    Attributes
+    ----------
+    states : (H, N, dx) ndarray
+        ``states[h - 1]`` is ``x_h``, the state at which the ``h``-th action is taken.
+    actions : (H, N, du) ndarray
+        Actions executed in the system.
+    rewards : (H, N) ndarray
+        ``r_h(x_h, u_h)``.
+    returns : (N,) ndarray
+        ``sum_h r_h``.
+    final_states : (N, dx) ndarray
+        ``x_{H+1}``.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    returns: np.ndarray
+    final_states: np.ndarray
+
+    @property
+    def horizon(self) -> int:
+        """Horizon H."""
+        return self.states.shape[0]
+
+    @property
+    def batch(self) -> int:
+        """Number of trajectories N."""
+        return self.states.shape[1]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary: sizes and the mean return with its standard error."""
+        n = self.batch
+        se = float(self.returns.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+        return {"horizon": self.horizon, "batch": n, "mean_return": float(self.returns.mean()),
+                "se_return": se}
+
+
+def _as_noise_arrays(system, horizon, x0, w, z, du):
+    dx, _ = _check_system(system)
+    horizon = as_int("horizon", horizon, minimum=1)
+    x0 = np.asarray(x0, dtype=float)
+    if x0.ndim != 2 or x0.shape[1] != dx:
+        raise DimensionError(f"x0: expected shape (N, {dx}), found shape {x0.shape}")
+    n = x0.shape[0]
+    if w is not None:
+        w = np.asarray(w, dtype=float)
+        if w.shape != (horizon, n, dx):
+            raise DimensionError(f"w: expected shape ({horizon}, {n}, {dx}), found shape {w.shape}")
+    if z is not None:
+        z = np.asarray(z, dtype=float)
+        if z.shape != (horizon, n, du):
+            raise DimensionError(f"z: expected shape ({horizon}, {n}, {du}), found shape {z.shape}")
+    return horizon, x0, w, z
+
+
+def _checked_action(u, n: int, du: int, name: str) -> np.ndarray:
+    u = np.asarray(u, dtype=float)
+    if u.shape != (n, du):
+        raise DimensionError(f"{name}: expected actions of shape ({n}, {du}), found shape {u.shape}")
+    return u
+
+
+def _run(system, policy, reward, horizon, x0, w, z, *, record, actions=None, expert=None, quantizer=None):
+    """The time loop shared by every entry point.
+
+    Plays ``policy`` (or the fixed ``actions (H, N, du)`` open loop). With ``expert`` and
+    ``quantizer`` it also accumulates ``sum_h ||u*_h - q(u*_h)||`` where ``u*_h`` is the expert's
+    action at the visited state with the shared draw ``z_h``. Returns ``(returns, error_sums,
+    trajectories or None)``.
+    """
+    n, du = x0.shape[0], int(system.du)
+    step = _caller(system.step, _varying(system))
+    rew = _caller(reward, _varying(reward))
+    act = None if policy is None else _caller(policy.act, _varying(policy))
+    if expert is not None:
+        expert_act = act if expert is policy else _caller(expert.act, _varying(expert))
+        q = _per_step_quantizer(quantizer)
+        errors = np.zeros(n)
+    else:
+        errors = None
+    returns = np.zeros(n)
+    if record:
+        states = np.empty((horizon, n, x0.shape[1]))
+        acts = np.empty((horizon, n, du))
+        rewards = np.empty((horizon, n))
+    x = x0
+    for i in range(horizon):
+        h = i + 1
+        zi = None if z is None else z[i]
+        if actions is None:
+            u = act(x, zi, h=h)
+            if i == 0:
+                u = _checked_action(u, n, du, "policy.act")
+        else:
+            u = actions[i]
+        r = rew(x, u, h=h)
+        if i == 0:
+            r = np.asarray(r, dtype=float)
+            if r.shape != (n,):
+                raise DimensionError(f"reward: expected values of shape ({n},), found shape {r.shape}")
+        returns += r
+        if errors is not None:
+            ue = u if expert is policy else expert_act(x, zi, h=h)
+            errors += np.linalg.norm(ue - q(ue), axis=-1)
+        if record:
+            states[i], acts[i], rewards[i] = x, u, r
+        x = step(x, u, None if w is None else w[i], h=h)
+    traj = Trajectories(states, acts, rewards, returns, x) if record else None
+    return returns, errors, traj
+
+
+def rollout(system, policy, reward, horizon, x0, w, z, **kwargs) -> Trajectories:
+    r"""Roll ``policy`` out in ``system`` from given initial states and noise.
+
+    .. math::
+
+        u_h = \pi_h(x_h; z_h), \qquad x_{h+1} = f_h(x_h, u_h, w_h), \qquad
+        G = \sum_{h=1}^{H} r_h(x_h, u_h).
+
+    Parameters
+    ----------
+    system : dynamics (see the module docstring)
+    policy : policy with ``act(x (N, dx), z (N, du)) -> (N, du)``
+    reward : callable ``reward(x (N, dx), u (N, du)) -> (N,)``
+    horizon : int
+        ``H >= 1``.
+    x0 : (N, dx) array_like
+        Initial states.
+    w : (H, N, dx) array_like or None
+        Process noise (``None``: noiseless transitions).
+    z : (H, N, du) array_like or None
+        Standard-normal policy draws (``None`` only for deterministic policies).
+
+    Returns
+    -------
+    Trajectories
+        ``states (H, N, dx)``, ``actions (H, N, du)``, ``rewards (H, N)``, ``returns (N,)``,
+        ``final_states (N, dx)``.
+
+    Raises
+    ------
+    DimensionError
+        On wrong shapes of the inputs or of what the policy or reward returns.
+    TypeError
+        On unknown keyword arguments.
+    """
+    reject_unknown_kwargs("rollout", kwargs)
+    _, du = _check_system(system)
+    _check_policy("policy", policy, system)
+    _check_reward(reward)
+    horizon, x0, w, z = _as_noise_arrays(system, horizon, x0, w, z, du)
+    return _run(system, policy, reward, horizon, x0, w, z, record=True)[2]
+
+
+def open_loop(system, actions, reward, x0, w, **kwargs) -> Trajectories:
+    r"""Execute a fixed action sequence open loop in the real system (Algorithm 1's deployment).
+
+    .. math::
+
+        x_{h+1} = f_h(x_h, u^a_h, w_h), \qquad G = \sum_{h=1}^{H} r_h(x_h, u^a_h),
+
+    where ``u^a`` was produced beforehand (by the auxiliary rollout in the learned model) and does
+    not react to the real states.
+
+    Parameters
+    ----------
+    system : dynamics
+    actions : (H, N, du) array_like
+        The actions ``u^a_h`` of each trajectory.
+    reward : callable ``reward(x, u) -> (N,)``
+    x0 : (N, dx) array_like
+        Real initial states (the same ``x_1`` the auxiliary rollout started from).
+    w : (H, N, dx) array_like or None
+        Real process noise.
+
+    Returns
+    -------
+    Trajectories
+
+    Raises
+    ------
+    DimensionError
+        On wrong shapes.
+
+    References
+    ----------
+    Cao & Xie 2026, Algorithm 1 and Theorem 7.
+    """
+    reject_unknown_kwargs("open_loop", kwargs)
+    _, du = _check_system(system)
+    _check_reward(reward)
+    actions = np.asarray(actions, dtype=float)
+    if actions.ndim != 3 or actions.shape[2] != du:
+        raise DimensionError(f"actions: expected shape (H, N, {du}), found shape {actions.shape}")
+    horizon = actions.shape[0]
+    horizon, x0, w, _ = _as_noise_arrays(system, horizon, x0, w, None, du)
+    if actions.shape[1] != x0.shape[0]:
+        raise DimensionError(f"actions: expected {x0.shape[0]} trajectories to match x0, found {actions.shape[1]}")
+    return _run(system, None, reward, horizon, x0, w, None, record=True, actions=actions)[2]
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class QuantizedPolicy:
+    r"""The pushforward policy ``q # pi``: play the representative ``q(u)`` of ``u ~ pi(.|x)``.
+
+    .. math::
+
+        (q_\# \pi)_h(\tilde u \mid x) = \pi_h(q^{-1}(\tilde u) \mid x).
+
+    With ``policy`` the expert this is the infinite-data learner of Theorem 6.
+
+    Parameters
+    ----------
+    policy : policy with ``act(x, z)``
+    quantizer : per-step quantizer
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (pushforward policy) and Theorem 6.
+    """
+
+    policy: object
+    quantizer: object
+
+    def __post_init__(self):
+        if not callable(getattr(self.policy, "act", None)):
+            raise DimensionError(f"policy: expected a policy with act(x, z), found {describe(self.policy)}")
+        _per_step_quantizer(self.quantizer)
+
+    @property
+    def time_varying(self) -> bool:
+        """Whether the wrapped policy depends on the step."""
+        return _varying(self.policy)
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether the wrapped policy is deterministic (then so is ``q # pi``)."""
+        return bool(getattr(self.policy, "deterministic", False))
+
+    def act(self, x: np.ndarray, z: np.ndarray | None = None, h: int | None = None) -> np.ndarray:
+        """``q(pi(x; z))``, shape ``(N, du)``; ``h`` is passed on to a time-varying policy."""
+        u = self.policy.act(x, z, h=h) if self.time_varying else self.policy.act(x, z)
+        return quantize_actions(self.quantizer, u)
+
+    def check_system(self, system) -> None:
+        """Delegate the shape check to the wrapped policy when it has one."""
+        check = getattr(self.policy, "check_system", None)
+        if callable(check):
+            check(system)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description."""
+        inner = self.policy.to_dict() if hasattr(self.policy, "to_dict") else {"kind": type(self.policy).__name__}
+        quant = self.quantizer.to_dict() if hasattr(self.quantizer, "to_dict") else {}
+        return {"kind": "quantized", "policy": inner, "quantizer": quant}
+
+
+# --- data sets ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Expert demonstrations seen through a quantizer, trajectory-major.
+
+    Attributes
+    ----------
+    states : (n, H, dx) ndarray
+        ``x_h`` of each trajectory.
+    actions : (n, H, du) ndarray
+        Raw expert actions ``u_h`` (never seen by a learner on quantized data; kept for
+        regression BC and for measuring the quantization error).
+    tokens : (n, H) int ndarray
+        ``encode(u_h)``, the learner's labels.
+    quantized : (n, H, du) ndarray
+        ``q(u_h)``.
+    next_states : (n, H, dx) ndarray
+        ``x_{h+1}`` (for transition models, Algorithm 1).
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    tokens: np.ndarray
+    quantized: np.ndarray
+    next_states: np.ndarray
+
+    def __post_init__(self):
+        n, horizon, dx = self.states.shape
+        du = self.actions.shape[2]
+        for name, shape in (("actions", (n, horizon, du)), ("tokens", (n, horizon)),
+                            ("quantized", (n, horizon, du)), ("next_states", (n, horizon, dx))):
+            got = getattr(self, name).shape
+            if got != shape:
+                raise DimensionError(f"{name}: expected shape {shape}, found {got}")
+        for name in ("states", "actions", "tokens", "quantized", "next_states"):
+            getattr(self, name).setflags(write=False)
+
+    @property
+    def n(self) -> int:
+        """Number of trajectories."""
+        return self.states.shape[0]
+
+    @property
+    def horizon(self) -> int:
+        """Horizon H."""
+        return self.states.shape[1]
+
+    @property
+    def in_distribution_error(self) -> float:
+        r"""``(1/H) E sum_h ||u_h - q(u_h)||`` estimated on the data (Cao & Xie 2026, Section 2)."""
+        return float(np.linalg.norm(self.actions - self.quantized, axis=-1).mean())
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary."""
+        return {"n": self.n, "horizon": self.horizon, "dx": self.states.shape[2], "du": self.actions.shape[2],
+                "in_distribution_error": self.in_distribution_error}
+
+
+def collect(system, expert, quantizer, n, horizon, rng, **kwargs) -> Dataset:
+    r"""Collect ``n`` expert trajectories and quantize their actions.
+
+    .. math::
+
+        x_1 \sim T_0,\quad u_h \sim \pi^*_h(\cdot \mid x_h),\quad x_{h+1} \sim T_h(\cdot \mid x_h, u_h),
+        \quad \text{label } \tilde u_h = q(u_h).
+
+    Parameters
+    ----------
+    system : dynamics
+    expert : policy
+    quantizer : per-step quantizer
+    n : int
+        Number of trajectories.
+    horizon : int
+        ``H >= 1``.
+    rng : numpy.random.Generator
+        Noise is drawn as in :func:`draw_noise` (with ``du = system.du``).
+
+    Returns
+    -------
+    Dataset
+        Arrays of shape ``(n, H, ...)``.
+
+    Raises
+    ------
+    DimensionError
+        On bad sizes, or a quantizer without flat tokens.
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (data are seen only through q).
+    """
+    reject_unknown_kwargs("collect", kwargs)
+    dx, du = _check_system(system)
+    _check_policy("expert", expert, system)
+    n = as_int("n", n, minimum=1)
+    horizon = as_int("horizon", horizon, minimum=1)
+    noise = draw_noise(system, horizon, n, du, rng)
+    traj = _run(system, expert, lambda x, u: np.zeros(x.shape[0]), horizon, noise.x0, noise.w, noise.z,
+                record=True)[2]
+    actions = np.ascontiguousarray(traj.actions.swapaxes(0, 1))
+    states = np.ascontiguousarray(traj.states.swapaxes(0, 1))
+    next_states = np.concatenate([states[:, 1:], traj.final_states[:, None]], axis=1)
+    tokens = encode_actions(quantizer, actions)
+    quantized = quantize_actions(quantizer, actions)
+    return Dataset(states, actions, np.asarray(tokens, dtype=np.int64), quantized, next_states)
+
+
+# --- estimates ------------------------------------------------------------------------------------
+
+def _z_value(level: float) -> float:
+    return float(scipy.stats.norm.ppf(0.5 + level / 2))
+
+
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    n = values.size
+    mean = float(values.mean())
+    se = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    return mean, se
+
+
+@dataclass(frozen=True)
+class ReturnEstimate:
+    r"""Monte Carlo estimate of ``J(pi) = E sum_h r_h``.
+
+    Attributes
+    ----------
+    mean, se : float
+        Sample mean of the returns and its standard error.
+    ci : (float, float)
+        Normal-approximation confidence interval at ``level``.
+    level : float
+    batch, horizon : int
+    """
+
+    mean: float
+    se: float
+    ci: tuple[float, float]
+    level: float
+    batch: int
+    horizon: int
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return {"mean": self.mean, "se": self.se, "ci": list(self.ci), "level": self.level,
+                "batch": self.batch, "horizon": self.horizon}
+
+
+@dataclass(frozen=True)
+class ErrorEstimate:
+    r"""Monte Carlo estimate of an average per-step quantization error.
+
+    .. math::
+
+        e = \frac{1}{H}\, \mathbb{E} \sum_{h=1}^{H} \|u^*_h - q(u^*_h)\|,
+
+    with ``u*_h`` the expert's action at the visited state ``x_h``: along the expert's own
+    trajectories this is the in-distribution error ``eps_q`` of a learned quantizer; along a
+    learner's trajectories it is the deployment error.
+
+    Attributes
+    ----------
+    mean, se : float
+    ci : (float, float)
+    level : float
+    batch, horizon : int
+    along : str
+        ``"expert"`` (in distribution) or ``"learner"`` (deployment).
+    """
+
+    mean: float
+    se: float
+    ci: tuple[float, float]
+    level: float
+    batch: int
+    horizon: int
+    along: str
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return {"mean": self.mean, "se": self.se, "ci": list(self.ci), "level": self.level,
+                "batch": self.batch, "horizon": self.horizon, "along": self.along}
+
+
+@dataclass(frozen=True)
+class RegretEstimate:
+    r"""Monte Carlo estimate of the regret under the shared-noise coupling.
+
+    .. math::
+
+        J(\pi^*) - J(\hat\pi) \approx \frac{1}{N} \sum_{i=1}^{N} (G^*_i - \hat G_i),
+
+    where run ``i`` of the expert and of the learner share ``x_1``, ``w_{1:H}`` and ``z_{1:H}``.
+    ``se`` and ``ci`` come from the ``N`` paired differences (normal approximation); an exact
+    learner has every difference exactly 0, hence ``mean = se = 0.0``.
+
+    Attributes
+    ----------
+    mean, se : float
+        Regret estimate and its standard error.
+    ci : (float, float)
+        Confidence interval at ``level``.
+    level : float
+    batch, horizon : int
+    expert_return, learner_return : float
+        Mean returns of the two coupled runs.
+    expert_return_se, learner_return_se : float
+    in_distribution_error, deployment_error : float or None
+        Average per-step quantization error of the expert's action along the expert's and along
+        the learner's trajectories (when a quantizer was given).
+    in_distribution_error_se, deployment_error_se : float or None
+    differences : (N,) ndarray
+        Per-trajectory paired differences (not in :meth:`to_dict`).
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 and Theorem 1.
+    """
+
+    mean: float
+    se: float
+    ci: tuple[float, float]
+    level: float
+    batch: int
+    horizon: int
+    expert_return: float
+    learner_return: float
+    expert_return_se: float
+    learner_return_se: float
+    in_distribution_error: float | None = None
+    in_distribution_error_se: float | None = None
+    deployment_error: float | None = None
+    deployment_error_se: float | None = None
+    differences: np.ndarray = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (without the per-trajectory differences)."""
+        return {"regret": self.mean, "se": self.se, "ci": list(self.ci), "level": self.level,
+                "batch": self.batch, "horizon": self.horizon, "expert_return": self.expert_return,
+                "learner_return": self.learner_return, "expert_return_se": self.expert_return_se,
+                "learner_return_se": self.learner_return_se,
+                "in_distribution_error": self.in_distribution_error,
+                "in_distribution_error_se": self.in_distribution_error_se,
+                "deployment_error": self.deployment_error, "deployment_error_se": self.deployment_error_se}
+
+
+def _estimate_args(horizon, batch, chunk, level):
+    horizon = as_int("horizon", horizon, minimum=1)
+    batch = as_int("batch", batch, minimum=2)
+    chunk = DEFAULT_CHUNK if chunk is None else as_int("chunk", chunk, minimum=1)
+    level = as_real("level", level, low=0, high=1, open_low=True, open_high=True)
+    return horizon, batch, chunk, level
+
+
+def _chunks(batch: int, chunk: int):
+    for start in range(0, batch, chunk):
+        yield start, min(start + chunk, batch)
+
+
+def _ci(mean: float, se: float, level: float) -> tuple[float, float]:
+    half = _z_value(level) * se
+    return (mean - half, mean + half)
+
+
+def evaluate(system, policy, reward, horizon, batch, rng, *, chunk=None, level=0.95, **kwargs) -> ReturnEstimate:
+    r"""Estimate the return ``J(pi)`` by streaming rollouts in chunks.
+
+    .. math::
+
+        J(\pi) = \mathbb{E}\Big[\sum_{h=1}^{H} r_h(x_h, u_h)\Big].
+
+    Parameters
+    ----------
+    system, policy, reward
+        As in :func:`rollout`.
+    horizon : int
+    batch : int
+        Number of trajectories ``N >= 2``.
+    rng : numpy.random.Generator
+        Noise as in :func:`draw_noise` (``du = system.du``).
+    chunk : int, optional
+        Trajectories processed at once (memory bound); results do not depend on it.
+    level : float
+        Confidence level of ``ci``.
+
+    Returns
+    -------
+    ReturnEstimate
+
+    Raises
+    ------
+    DimensionError
+        On bad sizes or shapes.
+    """
+    reject_unknown_kwargs("evaluate", kwargs)
+    _, du = _check_system(system)
+    _check_policy("policy", policy, system)
+    _check_reward(reward)
+    horizon, batch, chunk, level = _estimate_args(horizon, batch, chunk, level)
+    stream = _NoiseStream(system, horizon, batch, du, _rng(rng))
+    returns = np.empty(batch)
+    for s, e in _chunks(batch, chunk):
+        nz = stream.get(s, e)
+        returns[s:e] = _run(system, policy, reward, horizon, nz.x0, nz.w, nz.z, record=False)[0]
+    mean, se = _mean_se(returns)
+    return ReturnEstimate(mean, se, _ci(mean, se, level), level, batch, horizon)
+
+
+def regret(system, expert, learner, reward, horizon, batch, rng, *, quantizer=None, chunk=None, level=0.95,
+           **kwargs) -> RegretEstimate:
+    r"""Estimate the regret ``J(pi*) - J(pi_hat)`` with the shared-noise coupling.
+
+    .. math::
+
+        \widehat{\mathrm{Reg}} = \frac{1}{N}\sum_{i=1}^{N}
+        \Big[\sum_h r_h(x^{*,i}_h, u^{*,i}_h) - \sum_h r_h(\hat x^{i}_h, \hat u^{i}_h)\Big],
+
+    where both runs of trajectory ``i`` use the same ``x_1``, process noise ``w_h`` and policy draws
+    ``z_h``. This is the coupling of the paper's proofs and a variance reduction: a learner equal to
+    the expert gives exactly 0.
+
+    Parameters
+    ----------
+    system, reward
+        As in :func:`rollout`.
+    expert, learner : policies
+    horizon : int
+    batch : int
+        Number of coupled trajectory pairs ``N >= 2``.
+    rng : numpy.random.Generator
+        Noise as in :func:`draw_noise` (``du = system.du``).
+    quantizer : per-step quantizer, optional
+        If given, also estimate the in-distribution error (along the expert's runs) and the
+        deployment error (the expert's action quantized at the learner's states, same ``z``).
+    chunk : int, optional
+        Trajectories processed at once; results are bit-identical for every chunk size.
+    level : float
+        Confidence level of ``ci``.
+
+    Returns
+    -------
+    RegretEstimate
+
+    Raises
+    ------
+    DimensionError
+        On bad sizes or shapes.
+    TypeError
+        On unknown keyword arguments.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (coupling), Theorems 1-3 and 6-9 (what the regret is held against).
+    """
+    reject_unknown_kwargs("regret", kwargs)
+    _, du = _check_system(system)
+    _check_policy("expert", expert, system)
+    _check_policy("learner", learner, system)
+    _check_reward(reward)
+    horizon, batch, chunk, level = _estimate_args(horizon, batch, chunk, level)
+    if quantizer is not None:
+        _per_step_quantizer(quantizer)
+    stream = _NoiseStream(system, horizon, batch, du, _rng(rng))
+    g_exp = np.empty(batch)
+    g_lrn = np.empty(batch)
+    e_in = np.empty(batch) if quantizer is not None else None
+    e_dep = np.empty(batch) if quantizer is not None else None
+    err_expert = expert if quantizer is not None else None
+    for s, e in _chunks(batch, chunk):
+        nz = stream.get(s, e)
+        ge, ee, _ = _run(system, expert, reward, horizon, nz.x0, nz.w, nz.z, record=False,
+                         expert=err_expert, quantizer=quantizer)
+        gl, el, _ = _run(system, learner, reward, horizon, nz.x0, nz.w, nz.z, record=False,
+                         expert=err_expert, quantizer=quantizer)
+        g_exp[s:e], g_lrn[s:e] = ge, gl
+        if quantizer is not None:
+            e_in[s:e], e_dep[s:e] = ee / horizon, el / horizon
+    diff = g_exp - g_lrn
+    mean, se = _mean_se(diff)
+    m_exp, se_exp = _mean_se(g_exp)
+    m_lrn, se_lrn = _mean_se(g_lrn)
+    extra = {}
+    if quantizer is not None:
+        extra["in_distribution_error"], extra["in_distribution_error_se"] = _mean_se(e_in)
+        extra["deployment_error"], extra["deployment_error_se"] = _mean_se(e_dep)
+    diff.setflags(write=False)
+    return RegretEstimate(mean, se, _ci(mean, se, level), level, batch, horizon, m_exp, m_lrn, se_exp, se_lrn,
+                          differences=diff, **extra)
+
+
+def _error_estimate(system, expert, policy, quantizer, horizon, batch, rng, chunk, level, along):
+    _, du = _check_system(system)
+    _check_policy("expert", expert, system)
+    _check_policy("learner", policy, system)
+    _per_step_quantizer(quantizer)
+    horizon, batch, chunk, level = _estimate_args(horizon, batch, chunk, level)
+    stream = _NoiseStream(system, horizon, batch, du, _rng(rng))
+    errs = np.empty(batch)
+    zero = lambda x, u: np.zeros(x.shape[0])  # noqa: E731 - returns are not needed here
+    for s, e in _chunks(batch, chunk):
+        nz = stream.get(s, e)
+        errs[s:e] = _run(system, policy, zero, horizon, nz.x0, nz.w, nz.z, record=False, expert=expert,
+                         quantizer=quantizer)[1] / horizon
+    mean, se = _mean_se(errs)
+    return ErrorEstimate(mean, se, _ci(mean, se, level), level, batch, horizon, along)
+
+
+def in_distribution_error(system, expert, quantizer, horizon, batch, rng, *, chunk=None, level=0.95,
+                          **kwargs) -> ErrorEstimate:
+    r"""The in-distribution quantization error of a quantizer on the expert's own trajectories.
+
+    .. math::
+
+        \varepsilon_q = \frac{1}{H}\, \mathbb{E}_{P^{\pi^*, T}} \Big[\sum_{h=1}^{H} \|u_h - q(u_h)\|\Big].
+
+    Parameters
+    ----------
+    system : dynamics
+    expert : policy
+    quantizer : per-step quantizer
+    horizon, batch : int
+    rng : numpy.random.Generator
+    chunk : int, optional
+    level : float
+
+    Returns
+    -------
+    ErrorEstimate
+        With ``along = "expert"``.
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (learned-quantizer error) and Theorem 6.
+    """
+    reject_unknown_kwargs("in_distribution_error", kwargs)
+    return _error_estimate(system, expert, expert, quantizer, horizon, batch, rng, chunk, level, "expert")
+
+
+def deployment_error(system, expert, learner, quantizer, horizon, batch, rng, *, chunk=None, level=0.95,
+                     **kwargs) -> ErrorEstimate:
+    r"""The quantization error of the expert's action along the learner's own trajectories.
+
+    .. math::
+
+        e_{\mathrm{dep}} = \frac{1}{H}\, \mathbb{E}_{P^{\hat\pi, T}}
+        \Big[\sum_{h=1}^{H} \|\pi^*(\hat x_h; z_h) - q(\pi^*(\hat x_h; z_h))\|\Big].
+
+    For the trap quantizer of Theorem 6 this stays of order ``A`` however small ``eps`` is, while
+    :func:`in_distribution_error` shrinks.
+
+    Parameters
+    ----------
+    system : dynamics
+    expert, learner : policies
+    quantizer : per-step quantizer
+    horizon, batch : int
+    rng : numpy.random.Generator
+    chunk : int, optional
+    level : float
+
+    Returns
+    -------
+    ErrorEstimate
+        With ``along = "learner"``.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 6.
+    """
+    reject_unknown_kwargs("deployment_error", kwargs)
+    return _error_estimate(system, expert, learner, quantizer, horizon, batch, rng, chunk, level, "learner")
+
+
+def action_error(expert, quantizer, states, z=None, **kwargs) -> np.ndarray:
+    r"""Per-trajectory average quantization error of the expert's action at given states.
+
+    .. math::
+
+        e_i = \frac{1}{H} \sum_{h=1}^{H} \|\pi^*(x^i_h; z^i_h) - q(\pi^*(x^i_h; z^i_h))\|.
+
+    Parameters
+    ----------
+    expert : policy (time-invariant)
+    quantizer : per-step quantizer
+    states : (H, N, dx) array_like
+        Visited states, e.g. ``Trajectories.states``.
+    z : (H, N, du) array_like, optional
+        The policy draws used along those states.
+
+    Returns
+    -------
+    (N,) ndarray
+
+    Raises
+    ------
+    DimensionError
+        On wrong shapes.
+    """
+    reject_unknown_kwargs("action_error", kwargs)
+    states = np.asarray(states, dtype=float)
+    if states.ndim != 3:
+        raise DimensionError(f"states: expected shape (H, N, dx), found shape {states.shape}")
+    q = _per_step_quantizer(quantizer)
+    act = _caller(expert.act, _varying(expert))
+    total = np.zeros(states.shape[1])
+    for i in range(states.shape[0]):
+        u = act(states[i], None if z is None else np.asarray(z)[i], h=i + 1)
+        total += np.linalg.norm(u - q(u), axis=-1)
+    return total / states.shape[0]
