@@ -35,8 +35,7 @@ import scipy.stats
 
 from ._validation import as_int, as_matrix, as_real, as_vector, describe, reject_unknown_kwargs
 from .errors import AssumptionError, DimensionError, SolverError
-from .quantizers import UniformBinning
-from .rollout import quantize_actions
+from .quantizers import DCTBinning, UniformBinning
 
 __all__ = [
     "BinningRTVC",
@@ -47,11 +46,29 @@ __all__ = [
     "binned_gaussian",
     "ModulusAudit",
     "modulus_audit",
+    "quantize_step",
 ]
 
 # Below this the H^2 condition needs k > (2 + L Gamma)/(1 - L Gamma); the automatic k takes this much more.
 _K_MARGIN = 1.1
 _DEFAULT_K = 3.0
+
+
+def quantize_step(quantizer, u) -> np.ndarray:
+    """``q(u)`` for per-step actions ``u (..., du)``; a DCT tokenizer counts as per-step only with chunk 1.
+
+    Raises
+    ------
+    DimensionError
+        For a chunk tokenizer with ``chunk > 1``.
+    """
+    u = np.asarray(u, dtype=float)
+    if isinstance(quantizer, DCTBinning):
+        if quantizer.chunk != 1:
+            raise DimensionError(f"quantizer: expected a per-step quantizer, found a DCT tokenizer with chunk "
+                                 f"{quantizer.chunk}")
+        return quantizer(u[..., None, :])[..., 0, :]
+    return quantizer(u)
 
 
 def _exceeds(gap, eps_prime: float):
@@ -463,7 +480,7 @@ class _Deterministic:
         self.expert, self.quantizer, self.eps_prime = expert, quantizer, eps_prime
 
     def actions(self, x):
-        return quantize_actions(self.quantizer, self.expert.mean(x))
+        return quantize_step(self.quantizer, self.expert.mean(x))
 
     def w(self, x, xp):
         a, b = self.actions(x), self.actions(xp)
