@@ -1,0 +1,387 @@
+"""Tests of qbc_theory.runner: spec validation, seeding, backends, content-addressed cache and resume."""
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import tomllib
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import _runner_cells  # noqa: F401  (registers the test cell functions)
+from qbc_theory import runner
+from qbc_theory.errors import DimensionError, SpecError
+from qbc_theory.runner import (
+    CellFunction,
+    MissingExtraError,
+    ResultTable,
+    builtin_spec_paths,
+    cell_function,
+    load_spec,
+    run_spec,
+    spec_from_dict,
+)
+from qbc_theory.scaling import compare_slope, fit_slope
+
+TESTS = Path(__file__).resolve().parent
+HAVE_DASK = importlib.util.find_spec("distributed") is not None
+
+SPEC_TOML = """
+id = "toy.power"
+cell = "test.power_law"
+entropy = 20260326
+description = "a power law with known slope -0.5"
+
+[params]
+slope = -0.5
+scale = 3.0
+sigma = 0.2
+
+[grid]
+H = [1, 2]
+n = [10, 20, 40, 80]
+
+[profiles.quick]
+seeds = 8
+
+[profiles.full]
+seeds = 32
+grid = { n = [10, 20, 40, 80, 160, 320] }
+params = { sigma = 0.1 }
+"""
+
+
+def write_spec(tmp_path, text=SPEC_TOML, name="toy.toml", **extra_params):
+    lines = text
+    if extra_params:
+        add = "".join(f"{k} = {json.dumps(v)}\n" for k, v in extra_params.items())
+        lines = text.replace("[params]\n", "[params]\n" + add)
+    path = tmp_path / name
+    path.write_text(lines, encoding="utf-8")
+    return path
+
+
+def base_dict():
+    return {"id": "d", "cell": "test.power_law", "entropy": 1,
+            "params": {"slope": -1.0, "scale": 1.0, "sigma": 0.1},
+            "grid": {"n": [1, 2]}, "profiles": {"quick": {"seeds": 2}, "full": {"seeds": 3}}}
+
+
+def data_of(table):
+    d = table.to_dict()
+    d.pop("run")
+    return d
+
+
+# ----------------------------------------------------------------------------- specs
+
+
+def test_load_spec_and_cell_order_seeds_and_keys(tmp_path):
+    spec = load_spec(write_spec(tmp_path))
+    assert spec.id == "toy.power" and spec.cell == "test.power_law" and spec.entropy == 20260326
+    assert spec.grid == {"H": (1, 2), "n": (10, 20, 40, 80)}
+    cells = spec.cells("quick")
+    assert [c.point for c in cells[:5]] == [{"H": 1, "n": 10}, {"H": 1, "n": 20}, {"H": 1, "n": 40},
+                                            {"H": 1, "n": 80}, {"H": 2, "n": 10}]
+    assert [c.seed.spawn_key for c in cells] == [(i,) for i in range(8)]
+    assert all(c.seed.entropy == 20260326 and c.seeds == 8 for c in cells)
+    assert len({c.key for c in cells}) == 8
+    assert cells[0].params == {"slope": -0.5, "scale": 3.0, "sigma": 0.2, "H": 1, "n": 10}
+    full = spec.cells("full")
+    assert len(full) == 12 and full[0].seeds == 32 and full[0].params["sigma"] == 0.1
+    # same spawn key and params but another seed count: another cache entry
+    assert full[0].key != cells[0].key
+
+
+BAD_SPECS = [
+    (lambda d: d.update(grids={}), "grids: unknown key"),
+    (lambda d: d.update(entropy="7"), "entropy: expected an integer"),
+    (lambda d: d.update(entropy=-1), "entropy: expected an integer >= 0"),
+    (lambda d: d.update(cell="nope.cell"), "cell: expected a registered cell function"),
+    (lambda d: d.update(cell="os.system; x"), "cell: expected letters"),
+    (lambda d: d.update(grid={}), "grid: expected at least one ladder"),
+    (lambda d: d["grid"].update(n=[]), "grid.n: expected a non-empty array"),
+    (lambda d: d["grid"].update(n=[1, 1]), "grid.n: expected distinct values"),
+    (lambda d: d["grid"].update(n=[[1, 2]]), r"grid.n\[0\]: expected a number"),
+    (lambda d: d["grid"].update(slope=[1.0]), "grid.slope: expected a name not also in params"),
+    (lambda d: d["grid"].update(seed=[1]), "grid.seed: expected a name other than"),
+    (lambda d: d.pop("entropy"), "entropy: expected this key"),
+    (lambda d: d["profiles"].pop("full"), "profiles.full: expected this table"),
+    (lambda d: d["profiles"].update(medium={"seeds": 1}), "profiles.medium: unknown key"),
+    (lambda d: d["profiles"]["quick"].update(seeds=0), "profiles.quick.seeds: expected an integer >= 1"),
+    (lambda d: d["profiles"]["quick"].update(grid={"m": [1]}), "profiles.quick.grid.m: unknown key"),
+    (lambda d: d["profiles"]["quick"].update(params={"zeta": 1}), "profiles.quick.params.zeta: unknown key"),
+    (lambda d: d["profiles"]["quick"].update(runs=3), "profiles.quick.runs: unknown key"),
+    (lambda d: d["params"].update(sigma=float("nan")), "params.sigma: expected a finite number"),
+    (lambda d: d.update(params=[1]), "params: expected a table"),
+]
+
+
+@pytest.mark.parametrize("mutate, match", BAD_SPECS)
+def test_bad_spec_names_the_key(mutate, match):
+    d = base_dict()
+    spec_from_dict(d, source="s.toml")  # the base is valid
+    mutate(d)
+    with pytest.raises(SpecError, match=match):
+        spec_from_dict(d, source="s.toml")
+
+
+def test_load_spec_file_errors(tmp_path):
+    with pytest.raises(SpecError, match="readable TOML file"):
+        load_spec(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("id = \n", encoding="utf-8")
+    with pytest.raises(SpecError, match="bad.toml: expected valid TOML"):
+        load_spec(bad)
+    dated = write_spec(tmp_path, SPEC_TOML.replace("[params]\n", "[params]\nwhen = 2026-01-01\n"))
+    with pytest.raises(SpecError, match="params.when: expected a number, string"):
+        load_spec(dated)
+    with pytest.raises(SpecError, match="profile: expected one of quick, full"):
+        load_spec(write_spec(tmp_path)).cells("medium")
+
+
+def test_cell_registry_refuses_clashes_and_bad_names():
+    with pytest.raises(SpecError, match="already registered"):
+        @cell_function("test.power_law")
+        def other(params, seeds, seed):
+            return {}
+    with pytest.raises(SpecError, match="cell_function: expected a name"):
+        cell_function("1bad")
+    assert "test.power_law" in runner.registered_cells()
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def test_serial_run_matches_direct_calls_with_spawned_children(tmp_path):
+    spec = load_spec(write_spec(tmp_path))
+    table = run_spec(spec, backend="serial", out=tmp_path / "out", progress=False)
+    assert table.columns == ("y", "bound")
+    assert len(table.rows) == 8 * 8
+    children = np.random.SeedSequence(20260326).spawn(8)
+    for cell, child in zip(spec.cells("quick"), children):
+        expected = _runner_cells.power_law(dict(cell.params), seeds=8, seed=child)["y"]
+        got = [r["y"] for r in table.rows if r["cell"] == cell.index]
+        assert got == list(expected)  # bit-identical
+        assert [r["seed"] for r in table.rows if r["cell"] == cell.index] == list(range(8))
+    assert table.run["computed"] == list(range(8)) and table.run["cached"] == []
+    assert table.entropy == 20260326
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+
+
+def test_processes_backend_is_bit_identical_to_serial(tmp_path):
+    spec = load_spec(write_spec(tmp_path))
+    serial = run_spec(spec, backend="serial", out=tmp_path / "a", progress=False)
+    procs = run_spec(spec, backend="processes", out=tmp_path / "b", progress=False, workers=2)
+    assert procs == serial
+    assert data_of(procs) == data_of(serial)
+    assert procs.run["computed"] == list(range(8))
+
+
+@pytest.mark.dask
+@pytest.mark.skipif(not HAVE_DASK, reason="dask extra (dask[distributed]) not installed")
+def test_dask_backend_is_bit_identical_to_serial(tmp_path):
+    spec = load_spec(write_spec(tmp_path))
+    serial = run_spec(spec, backend="serial", out=tmp_path / "a", progress=False)
+    dask = run_spec(spec, backend="dask", out=tmp_path / "b", progress=False, workers=2)
+    assert data_of(dask) == data_of(serial)
+
+
+def test_missing_dask_gives_install_hint(monkeypatch, tmp_path):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+    runner._distributed.cache_clear()
+    try:
+        with pytest.raises(MissingExtraError, match=r"pip install 'qbc-theory\[dask\]'"):
+            run_spec(load_spec(write_spec(tmp_path)), backend="dask", out=tmp_path / "o", progress=False)
+    finally:
+        runner._distributed.cache_clear()
+
+
+def test_second_run_computes_nothing_and_changes_invalidate(tmp_path, monkeypatch):
+    log = tmp_path / "calls.log"
+    path = write_spec(tmp_path, log=str(log))
+    out = tmp_path / "out"
+    first = run_spec(path, backend="serial", out=out, progress=False)
+    assert len(log.read_text().splitlines()) == 8
+    again = run_spec(path, backend="serial", out=out, progress=False)
+    assert again.run["computed"] == [] and again.run["cached"] == list(range(8))
+    assert len(log.read_text().splitlines()) == 8  # the cell function was not called again
+    assert again == first
+    # another code version of the cell function: every key changes, everything is recomputed
+    entry = runner.get_cell("test.power_law")
+    monkeypatch.setitem(runner._REGISTRY, "test.power_law", CellFunction(entry.name, entry.func, "2"))
+    bumped = run_spec(path, backend="serial", out=out, progress=False)
+    assert bumped.run["computed"] == list(range(8))
+    assert {c["key"] for c in bumped.cells}.isdisjoint({c["key"] for c in first.cells})
+    assert data_of(bumped)["rows"] == data_of(first)["rows"]
+
+
+def test_corrupt_cache_file_is_recomputed(tmp_path):
+    path = write_spec(tmp_path)
+    out = tmp_path / "out"
+    first = run_spec(path, backend="serial", out=out, progress=False)
+    victim = out / "cells" / f"{first.cells[3]['key']}.json"
+    victim.write_text("{ truncated", encoding="utf-8")
+    again = run_spec(path, backend="serial", out=out, progress=False)
+    assert again.run["computed"] == [3]
+    assert again == first
+    assert json.loads(victim.read_text())["key"] == first.cells[3]["key"]
+
+
+def test_failing_cell_names_the_cell_and_keeps_finished_ones(tmp_path):
+    d = base_dict()
+    d.update(cell="test.fails", params={"bad": 3}, grid={"n": [1, 2, 3, 4]})
+    spec = spec_from_dict(d)
+    with pytest.raises(RuntimeError, match=r"cell 2 \(n=3\) of 'test.fails' failed: ValueError"):
+        run_spec(spec, backend="serial", out=tmp_path, progress=False)
+    assert len(list((tmp_path / "cells").glob("*.json"))) == 2
+
+
+def test_malformed_cell_output_is_refused(tmp_path):
+    d = base_dict()
+    d.update(cell="test.bad_output", params={})
+    with pytest.raises(DimensionError, match="expected one number or 2"):
+        run_spec(spec_from_dict(d), backend="serial", out=tmp_path, progress=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"backend": "threads"}, "backend: expected one of serial, processes, dask"),
+        ({"backend": "serial", "scheduler": "tcp://localhost:8786"}, "scheduler: expected only with"),
+        ({"backend": "serial", "workers": 0}, "workers: expected a positive integer"),
+        ({"backend": "serial", "profile": "huge"}, "profile: expected one of"),
+    ],
+)
+def test_bad_run_arguments(tmp_path, kwargs, match):
+    with pytest.raises(SpecError, match=match):
+        run_spec(write_spec(tmp_path), out=tmp_path / "o", progress=False, **kwargs)
+
+
+def test_progress_plain_lines_on_stderr(tmp_path, capsys):
+    run_spec(write_spec(tmp_path), backend="serial", out=tmp_path / "o", progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "toy.power [quick]: 8 cells, 0 cached, 8 to compute"
+    assert len(err) == 9 and err[-1].endswith("[8/8]") and "cell 7 (H=2, n=80)" in err[-1]
+    run_spec(write_spec(tmp_path), backend="serial", out=tmp_path / "o", progress=False)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def test_result_table_round_trip_and_pivot_feed_a_slope_fit(tmp_path):
+    table = run_spec(write_spec(tmp_path), backend="serial", out=tmp_path / "o", profile="full",
+                     progress=False)
+    saved = tmp_path / "o" / "toy.power.full.json"
+    assert ResultTable.from_json(saved) == table
+    back = ResultTable.from_dict(json.loads(json.dumps(table.to_dict(), allow_nan=False)))
+    assert back == table and back.run == table.run
+    x, y = table.pivot("y", "n", where={"H": 2})
+    assert x.tolist() == [10, 20, 40, 80, 160, 320] and y.shape == (32, 6)
+    assert y[5, 2] == next(r["y"] for r in table.rows if r["H"] == 2 and r["n"] == 40 and r["seed"] == 5)
+    fit = fit_slope(x, y, rng=np.random.default_rng(0), parameter="n")
+    assert fit.ci[0] <= -0.5 <= fit.ci[1]
+    assert compare_slope(fit, -0.5, "==", tol=0.1) == "consistent"
+    assert compare_slope(fit, -1.0, "<=") == "violated"
+
+
+def test_pivot_and_table_errors(tmp_path):
+    table = run_spec(write_spec(tmp_path), backend="serial", out=tmp_path / "o", progress=False)
+    with pytest.raises(DimensionError, match="values for the other varying ladders, found none for H"):
+        table.pivot("y", "n")
+    with pytest.raises(DimensionError, match="value: expected a measurement"):
+        table.pivot("z", "n", where={"H": 1})
+    with pytest.raises(DimensionError, match=r"where.H: expected one of \[1, 2\]"):
+        table.pivot("y", "n", where={"H": 3})
+    with pytest.raises(SpecError, match="format"):
+        ResultTable.from_dict({"rows": []})
+    np.testing.assert_array_equal(table.column("seed")[:9], [0, 1, 2, 3, 4, 5, 6, 7, 0])
+
+
+# ----------------------------------------------------------------------------- kill and resume
+
+
+RUN_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+import _runner_cells
+from qbc_theory.runner import run_spec
+run_spec({spec!r}, backend="serial", out={out!r}, progress=False)
+"""
+
+
+def test_killed_run_resumes_without_recomputing_or_losing_cells(tmp_path):
+    log = tmp_path / "calls.log"
+    path = write_spec(tmp_path, log=str(log), sleep=0.12)
+    out = tmp_path / "out"
+    cells_dir = out / "cells"
+    script = RUN_SCRIPT.format(tests=str(TESTS), spec=str(path), out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if cells_dir.is_dir() and len(list(cells_dir.glob("*.json"))) >= 3:
+                break
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    finished = {p.stem for p in cells_dir.glob("*.json")}
+    assert 3 <= len(finished) < 8, "the kill must land mid-run"
+    for p in cells_dir.glob("*.json"):
+        json.loads(p.read_text())  # every written cell file is complete
+    calls_before = len(log.read_text().splitlines())
+
+    resumed = run_spec(path, backend="serial", out=out, progress=False)
+    keys = [c["key"] for c in resumed.cells]
+    assert sorted(keys[i] for i in resumed.run["cached"]) == sorted(finished)
+    assert sorted(keys[i] for i in resumed.run["computed"]) == sorted(set(keys) - finished)
+    assert len(log.read_text().splitlines()) - calls_before == 8 - len(finished)
+
+    reference = run_spec(path, backend="serial", out=tmp_path / "ref", progress=False)
+    assert data_of(resumed) == data_of(reference)
+
+
+# ----------------------------------------------------------------------------- built-in specs
+
+
+def test_builtin_specs_resolve_from_any_directory(tmp_path):
+    code = ("from qbc_theory.runner import builtin_spec_paths; import qbc_theory, json, pathlib; "
+            "print(json.dumps({'pkg': str(pathlib.Path(qbc_theory.__file__).parent), "
+            "'paths': [str(p) for p in builtin_spec_paths()]}))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": ""})
+    got = json.loads(res.stdout)
+    data_dir = Path(got["pkg"]) / "data" / "experiments"
+    assert got["paths"] == [str(p) for p in sorted(data_dir.glob("*.toml"))]
+    assert [str(p) for p in builtin_spec_paths()] == got["paths"]
+
+
+@pytest.mark.parametrize("path", builtin_spec_paths(), ids=lambda p: p.name)
+def test_every_builtin_spec_loads(path):
+    spec = load_spec(path)
+    assert spec.cells("quick") and spec.cells("full")
+    assert path.stem == spec.id, "a built-in spec's file is named after its id"
+
+
+def test_spec_file_docs_exist():
+    readme = TESTS.parent / "experiments" / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    for key in ("id", "cell", "entropy", "params", "grid", "profiles.quick", "seeds"):
+        assert key in text
+    example = tomllib.loads(text.split("```toml", 1)[1].split("```", 1)[0])
+    # the example's cell function belongs to the claim catalog; check the format with a test cell
+    example["cell"] = "test.power_law"
+    spec = spec_from_dict(example, source="README")
+    assert len(spec.cells("quick")) == 3 and len(spec.cells("full")) == 5
+    assert spec.resolved("full")[0]["H"] == 40
