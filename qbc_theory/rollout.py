@@ -28,19 +28,23 @@ attribute ``time_varying = True``; the engine then calls it with the keyword ``h
 (``LinearSystem``, ``TrackingReward``, ``RegulationReward``, the experts) are called without it,
 unchanged.
 
-Noise and chunking
-------------------
-:func:`draw_noise` draws the initial states ``x0 (N, dx)``, process noise ``w (H, N, dx)`` and policy
-draws ``z (H, N, du)`` in fixed blocks of :data:`NOISE_BLOCK` consecutive trajectories: block ``b``
-(trajectories ``b * NOISE_BLOCK`` to ``(b + 1) * NOISE_BLOCK - 1``, the last block possibly shorter)
-is drawn from the ``b``-th child of ``rng.spawn(n_blocks)``, as ``sample_x0``, then ``sample_noise``,
-then ``standard_normal((H, m, du))``. The noise of a trajectory therefore depends on ``rng``,
-``batch`` and its index only, never on the ``chunk`` size used to process the batch: the streaming
-estimators (:func:`regret`, :func:`evaluate`, :func:`in_distribution_error`,
-:func:`deployment_error`) give bit-identical results for every ``chunk``, and the same results as
-running :func:`rollout` on the arrays of :func:`draw_noise` with a generator in the same state.
-Memory is ``O(chunk * (H + dx + du))`` for the streaming estimators plus ``O(N)`` for the
-per-trajectory returns.
+Noise and blocks
+----------------
+A batch of ``N`` trajectories is cut into blocks of :data:`NOISE_BLOCK` consecutive trajectories
+(the last block possibly shorter). Block ``b`` owns the ``b``-th child of ``rng.spawn(n_blocks)`` and
+draws from it, in this order: ``x0 = system.sample_x0(g, m)``, then for ``h = 1, ..., H`` the process
+noise ``w_h = system.sample_noise(g, 1, m)[0]`` and the policy draws ``z_h = g.standard_normal((m, du))``.
+The noise of a trajectory therefore depends only on ``rng``, ``batch`` and its index.
+
+Blocks are also the unit of computation: every entry point simulates one block at a time (all
+the runs of a coupling in lockstep), so each matrix product always sees the same rows. This is
+what makes results bit-identical between :func:`rollout` on the arrays of :func:`draw_noise` and
+the streaming estimators (:func:`evaluate`, :func:`regret`, :func:`in_distribution_error`,
+:func:`deployment_error`) given a generator in the same state; numpy's matrix product can round
+the same row differently when the number of rows changes, so computing on differently sized
+chunks would not be. There is therefore no ``chunk`` argument: the streaming estimators hold one
+block's states and one step's noise, ``O(NOISE_BLOCK * (dx + du))`` memory, plus ``O(N)`` for
+the per-trajectory outputs, whatever ``H`` and ``N`` are.
 
 References
 ----------
@@ -60,7 +64,6 @@ from .errors import DimensionError
 
 __all__ = [
     "NOISE_BLOCK",
-    "DEFAULT_CHUNK",
     "Noise",
     "Trajectories",
     "Dataset",
@@ -82,11 +85,8 @@ __all__ = [
 ]
 
 NOISE_BLOCK = 1024
-"""Trajectories per independently seeded noise block (see the module docstring)."""
-
-DEFAULT_CHUNK = 16384
-"""Trajectories processed at once by the streaming estimators when ``chunk`` is not given."""
-
+"""Trajectories per independently seeded noise block, also the unit of computation (see the module
+docstring). 1024 rows amortise numpy's per-call overhead while the block stays in cache."""
 
 # --- protocol helpers ---------------------------------------------------------------------------
 
@@ -216,41 +216,46 @@ class Noise:
         return {"batch": self.batch, "horizon": self.horizon, "dx": self.x0.shape[1], "du": self.z.shape[2]}
 
 
-def _draw_block(system, horizon: int, m: int, du: int, g: np.random.Generator) -> Noise:
-    x0 = np.asarray(system.sample_x0(g, m), dtype=float)
-    w = np.asarray(system.sample_noise(g, horizon, m), dtype=float)
-    z = g.standard_normal((horizon, m, du))
-    return Noise(x0, w, z)
+class _BlockNoise:
+    """The noise of one block, drawn in the documented order from the block's own generator:
+    ``x0`` first, then ``(w_h, z_h)`` step by step (so only one step is held in memory)."""
+
+    def __init__(self, system, horizon: int, m: int, du: int, g: np.random.Generator):
+        self.system, self.horizon, self.m, self.du, self.g = system, horizon, m, du, g
+        self.x0 = _checked("system.sample_x0", system.sample_x0(g, m), (m, int(system.dx)))
+
+    def step(self, i: int):
+        w = self.system.sample_noise(self.g, 1, self.m)
+        if i == 0:
+            w = _checked("system.sample_noise", w, (1, self.m, int(self.system.dx)))
+        return np.asarray(w, dtype=float)[0], self.g.standard_normal((self.m, self.du))
 
 
-class _NoiseStream:
-    """Noise of a batch produced block by block for sequential chunks (see the module docstring)."""
+class _ArrayNoise:
+    """Given noise arrays, served step by step like :class:`_BlockNoise`."""
 
-    def __init__(self, system, horizon: int, batch: int, du: int, rng: np.random.Generator):
-        self.system, self.horizon, self.batch, self.du = system, horizon, batch, du
-        self.children = rng.spawn(-(-batch // NOISE_BLOCK))
-        self.cache: dict[int, Noise] = {}
+    def __init__(self, w, z):
+        self.w, self.z = w, z
 
-    def _block(self, b: int) -> Noise:
-        if b not in self.cache:
-            m = min(NOISE_BLOCK, self.batch - b * NOISE_BLOCK)
-            self.cache[b] = _draw_block(self.system, self.horizon, m, self.du, self.children[b])
-        return self.cache[b]
+    def step(self, i: int):
+        return (None if self.w is None else self.w[i]), (None if self.z is None else self.z[i])
 
-    def get(self, start: int, stop: int) -> Noise:
-        first, last = start // NOISE_BLOCK, (stop - 1) // NOISE_BLOCK
-        # chunks are consumed in order, so blocks before the current one are never needed again
-        for b in [b for b in self.cache if b < first]:
-            del self.cache[b]
-        parts = []
-        for b in range(first, last + 1):
-            lo = max(start - b * NOISE_BLOCK, 0)
-            hi = min(stop - b * NOISE_BLOCK, NOISE_BLOCK)
-            parts.append(self._block(b).slice(lo, hi))
-        if len(parts) == 1:
-            return parts[0]
-        return Noise(np.concatenate([p.x0 for p in parts]), np.concatenate([p.w for p in parts], axis=1),
-                     np.concatenate([p.z for p in parts], axis=1))
+
+def _checked(name: str, value, shape) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != shape:
+        raise DimensionError(f"{name}: expected an array of shape {shape}, found shape {arr.shape}")
+    return arr
+
+
+def _blocks(batch: int):
+    """``(b, start, stop)`` of the noise blocks of a batch."""
+    for b, start in enumerate(range(0, batch, NOISE_BLOCK)):
+        yield b, start, min(start + NOISE_BLOCK, batch)
+
+
+def _children(rng, batch: int) -> list:
+    return _rng(rng).spawn(-(-batch // NOISE_BLOCK))
 
 
 def _rng(rng) -> np.random.Generator:
@@ -297,17 +302,15 @@ def draw_noise(system, horizon, batch, du, rng, **kwargs) -> Noise:
     horizon = as_int("horizon", horizon, minimum=1)
     batch = as_int("batch", batch, minimum=1)
     du = as_int("du", du, minimum=1)
-    noise = _NoiseStream(system, horizon, batch, du, _rng(rng)).get(0, batch)
-    _check_noise(noise, dx, du, horizon, batch)
-    return noise
-
-
-def _check_noise(noise: Noise, dx: int, du: int, horizon: int, batch: int) -> None:
-    want = {"x0": (batch, dx), "w": (horizon, batch, dx), "z": (horizon, batch, du)}
-    for name, shape in want.items():
-        got = getattr(noise, name).shape
-        if got != shape:
-            raise DimensionError(f"{name}: expected shape {shape}, found {got}")
+    x0 = np.empty((batch, dx))
+    w = np.empty((horizon, batch, dx))
+    z = np.empty((horizon, batch, du))
+    for (b, start, stop), g in zip(_blocks(batch), _children(rng, batch)):
+        block = _BlockNoise(system, horizon, stop - start, du, g)
+        x0[start:stop] = block.x0
+        for i in range(horizon):
+            w[i, start:stop], z[i, start:stop] = block.step(i)
+    return Noise(x0, w, z)
 
 
 # --- trajectories ---------------------------------------------------------------------------------
@@ -372,60 +375,77 @@ def _as_noise_arrays(system, horizon, x0, w, z, du):
     return horizon, x0, w, z
 
 
-def _checked_action(u, n: int, du: int, name: str) -> np.ndarray:
-    u = np.asarray(u, dtype=float)
-    if u.shape != (n, du):
-        raise DimensionError(f"{name}: expected actions of shape ({n}, {du}), found shape {u.shape}")
-    return u
+def _simulate(system, runs, reward, horizon, x0, noise, *, record=False, err=None):
+    """The time loop shared by every entry point: several runs in lockstep on one noise block.
 
-
-def _run(system, policy, reward, horizon, x0, w, z, *, record, actions=None, expert=None, quantizer=None):
-    """The time loop shared by every entry point.
-
-    Plays ``policy`` (or the fixed ``actions (H, N, du)`` open loop). With ``expert`` and
-    ``quantizer`` it also accumulates ``sum_h ||u*_h - q(u*_h)||`` where ``u*_h`` is the expert's
-    action at the visited state with the shared draw ``z_h``. Returns ``(returns, error_sums,
-    trajectories or None)``.
+    ``runs`` lists policies, or ``(H, m, du)`` arrays of actions played open loop; all runs start
+    from ``x0 (m, dx)`` and share ``(w_h, z_h) = noise.step(h - 1)``, so each step's noise is drawn
+    once. With ``err = (expert, quantizer)`` each run also accumulates ``sum_h ||u*_h - q(u*_h)||``,
+    ``u*_h`` the expert's action at that run's state with the shared draw ``z_h``. Returns one
+    ``(returns (m,), error_sums (m,) or None, Trajectories or None)`` per run.
     """
-    n, du = x0.shape[0], int(system.du)
+    m, dx, du = x0.shape[0], x0.shape[1], int(system.du)
     step = _caller(system.step, _varying(system))
     rew = _caller(reward, _varying(reward))
-    act = None if policy is None else _caller(policy.act, _varying(policy))
-    if expert is not None:
-        expert_act = act if expert is policy else _caller(expert.act, _varying(expert))
+    acts = [r if isinstance(r, np.ndarray) else _caller(r.act, _varying(r)) for r in runs]
+    if err is not None:
+        expert, quantizer = err
         q = _per_step_quantizer(quantizer)
-        errors = np.zeros(n)
-    else:
-        errors = None
-    returns = np.zeros(n)
+        expert_act = _caller(expert.act, _varying(expert))
+    xs = [x0] * len(runs)
+    returns = [np.zeros(m) for _ in runs]
+    errors = [np.zeros(m) if err is not None else None for _ in runs]
     if record:
-        states = np.empty((horizon, n, x0.shape[1]))
-        acts = np.empty((horizon, n, du))
-        rewards = np.empty((horizon, n))
-    x = x0
+        states = [np.empty((horizon, m, dx)) for _ in runs]
+        actions = [np.empty((horizon, m, du)) for _ in runs]
+        rewards = [np.empty((horizon, m)) for _ in runs]
     for i in range(horizon):
         h = i + 1
-        zi = None if z is None else z[i]
-        if actions is None:
-            u = act(x, zi, h=h)
+        w, z = noise.step(i)
+        for k, act in enumerate(acts):
+            x = xs[k]
+            if isinstance(act, np.ndarray):
+                u = act[i]
+            else:
+                u = act(x, z, h=h)
+                if i == 0:
+                    u = _checked("policy.act", u, (m, du))
+            r = rew(x, u, h=h)
             if i == 0:
-                u = _checked_action(u, n, du, "policy.act")
-        else:
-            u = actions[i]
-        r = rew(x, u, h=h)
-        if i == 0:
-            r = np.asarray(r, dtype=float)
-            if r.shape != (n,):
-                raise DimensionError(f"reward: expected values of shape ({n},), found shape {r.shape}")
-        returns += r
-        if errors is not None:
-            ue = u if expert is policy else expert_act(x, zi, h=h)
-            errors += np.linalg.norm(ue - q(ue), axis=-1)
-        if record:
-            states[i], acts[i], rewards[i] = x, u, r
-        x = step(x, u, None if w is None else w[i], h=h)
-    traj = Trajectories(states, acts, rewards, returns, x) if record else None
-    return returns, errors, traj
+                r = _checked("reward", r, (m,))
+            returns[k] += r
+            if err is not None:
+                ue = u if runs[k] is expert else expert_act(x, z, h=h)
+                errors[k] += np.linalg.norm(ue - q(ue), axis=-1)
+            if record:
+                states[k][i], actions[k][i], rewards[k][i] = x, u, r
+            xs[k] = step(x, u, w, h=h)
+    out = []
+    for k in range(len(runs)):
+        traj = Trajectories(states[k], actions[k], rewards[k], returns[k], xs[k]) if record else None
+        out.append((returns[k], errors[k], traj))
+    return out
+
+
+def _concat(parts: list) -> Trajectories:
+    if len(parts) == 1:
+        return parts[0]
+    return Trajectories(np.concatenate([p.states for p in parts], axis=1),
+                        np.concatenate([p.actions for p in parts], axis=1),
+                        np.concatenate([p.rewards for p in parts], axis=1),
+                        np.concatenate([p.returns for p in parts]),
+                        np.concatenate([p.final_states for p in parts]))
+
+
+def _rollout_blocks(system, run, reward, horizon, x0, w, z) -> Trajectories:
+    """Simulate given noise block by block, so rows are grouped exactly as in the estimators."""
+    parts = []
+    for _, start, stop in _blocks(x0.shape[0]):
+        rows = slice(start, stop)
+        this = run[:, rows] if isinstance(run, np.ndarray) else run
+        noise = _ArrayNoise(None if w is None else w[:, rows], None if z is None else z[:, rows])
+        parts.append(_simulate(system, [this], reward, horizon, x0[rows], noise, record=True)[0][2])
+    return _concat(parts)
 
 
 def rollout(system, policy, reward, horizon, x0, w, z, **kwargs) -> Trajectories:
@@ -468,7 +488,7 @@ def rollout(system, policy, reward, horizon, x0, w, z, **kwargs) -> Trajectories
     _check_policy("policy", policy, system)
     _check_reward(reward)
     horizon, x0, w, z = _as_noise_arrays(system, horizon, x0, w, z, du)
-    return _run(system, policy, reward, horizon, x0, w, z, record=True)[2]
+    return _rollout_blocks(system, policy, reward, horizon, x0, w, z)
 
 
 def open_loop(system, actions, reward, x0, w, **kwargs) -> Trajectories:
@@ -515,7 +535,7 @@ def open_loop(system, actions, reward, x0, w, **kwargs) -> Trajectories:
     horizon, x0, w, _ = _as_noise_arrays(system, horizon, x0, w, None, du)
     if actions.shape[1] != x0.shape[0]:
         raise DimensionError(f"actions: expected {x0.shape[0]} trajectories to match x0, found {actions.shape[1]}")
-    return _run(system, None, reward, horizon, x0, w, None, record=True, actions=actions)[2]
+    return _rollout_blocks(system, actions, reward, horizon, x0, w, None)
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -675,8 +695,7 @@ def collect(system, expert, quantizer, n, horizon, rng, **kwargs) -> Dataset:
     n = as_int("n", n, minimum=1)
     horizon = as_int("horizon", horizon, minimum=1)
     noise = draw_noise(system, horizon, n, du, rng)
-    traj = _run(system, expert, lambda x, u: np.zeros(x.shape[0]), horizon, noise.x0, noise.w, noise.z,
-                record=True)[2]
+    traj = _rollout_blocks(system, expert, _zero_reward, horizon, noise.x0, noise.w, noise.z)
     actions = np.ascontiguousarray(traj.actions.swapaxes(0, 1))
     states = np.ascontiguousarray(traj.states.swapaxes(0, 1))
     next_states = np.concatenate([states[:, 1:], traj.final_states[:, None]], axis=1)
@@ -823,17 +842,33 @@ class RegretEstimate:
                 "deployment_error": self.deployment_error, "deployment_error_se": self.deployment_error_se}
 
 
-def _estimate_args(horizon, batch, chunk, level):
+def _estimate_args(horizon, batch, level):
     horizon = as_int("horizon", horizon, minimum=1)
     batch = as_int("batch", batch, minimum=2)
-    chunk = DEFAULT_CHUNK if chunk is None else as_int("chunk", chunk, minimum=1)
     level = as_real("level", level, low=0, high=1, open_low=True, open_high=True)
-    return horizon, batch, chunk, level
+    return horizon, batch, level
 
 
-def _chunks(batch: int, chunk: int):
-    for start in range(0, batch, chunk):
-        yield start, min(start + chunk, batch)
+def _stream(system, runs, reward, horizon, batch, rng, err=None):
+    """Simulate ``runs`` in lockstep on a whole batch, one noise block at a time.
+
+    Returns ``(returns, errors)``: lists with one ``(N,)`` array per run (errors ``None`` without
+    ``err``). Memory: one block's states and one step's noise, plus the ``(N,)`` outputs.
+    """
+    du = int(system.du)
+    returns = [np.empty(batch) for _ in runs]
+    errors = [np.empty(batch) if err is not None else None for _ in runs]
+    for (_, start, stop), g in zip(_blocks(batch), _children(rng, batch)):
+        noise = _BlockNoise(system, horizon, stop - start, du, g)
+        for k, (ret, e, _) in enumerate(_simulate(system, runs, reward, horizon, noise.x0, noise, err=err)):
+            returns[k][start:stop] = ret
+            if err is not None:
+                errors[k][start:stop] = e / horizon
+    return returns, errors
+
+
+def _zero_reward(x, u):
+    return np.zeros(x.shape[0])
 
 
 def _ci(mean: float, se: float, level: float) -> tuple[float, float]:
@@ -841,8 +876,8 @@ def _ci(mean: float, se: float, level: float) -> tuple[float, float]:
     return (mean - half, mean + half)
 
 
-def evaluate(system, policy, reward, horizon, batch, rng, *, chunk=None, level=0.95, **kwargs) -> ReturnEstimate:
-    r"""Estimate the return ``J(pi)`` by streaming rollouts in chunks.
+def evaluate(system, policy, reward, horizon, batch, rng, *, level=0.95, **kwargs) -> ReturnEstimate:
+    r"""Estimate the return ``J(pi)`` by streaming rollouts block by block.
 
     .. math::
 
@@ -857,8 +892,6 @@ def evaluate(system, policy, reward, horizon, batch, rng, *, chunk=None, level=0
         Number of trajectories ``N >= 2``.
     rng : numpy.random.Generator
         Noise as in :func:`draw_noise` (``du = system.du``).
-    chunk : int, optional
-        Trajectories processed at once (memory bound); results do not depend on it.
     level : float
         Confidence level of ``ci``.
 
@@ -875,17 +908,13 @@ def evaluate(system, policy, reward, horizon, batch, rng, *, chunk=None, level=0
     _, du = _check_system(system)
     _check_policy("policy", policy, system)
     _check_reward(reward)
-    horizon, batch, chunk, level = _estimate_args(horizon, batch, chunk, level)
-    stream = _NoiseStream(system, horizon, batch, du, _rng(rng))
-    returns = np.empty(batch)
-    for s, e in _chunks(batch, chunk):
-        nz = stream.get(s, e)
-        returns[s:e] = _run(system, policy, reward, horizon, nz.x0, nz.w, nz.z, record=False)[0]
+    horizon, batch, level = _estimate_args(horizon, batch, level)
+    (returns,), _ = _stream(system, [policy], reward, horizon, batch, rng)
     mean, se = _mean_se(returns)
     return ReturnEstimate(mean, se, _ci(mean, se, level), level, batch, horizon)
 
 
-def regret(system, expert, learner, reward, horizon, batch, rng, *, quantizer=None, chunk=None, level=0.95,
+def regret(system, expert, learner, reward, horizon, batch, rng, *, quantizer=None, level=0.95,
            **kwargs) -> RegretEstimate:
     r"""Estimate the regret ``J(pi*) - J(pi_hat)`` with the shared-noise coupling.
 
@@ -911,8 +940,6 @@ def regret(system, expert, learner, reward, horizon, batch, rng, *, quantizer=No
     quantizer : per-step quantizer, optional
         If given, also estimate the in-distribution error (along the expert's runs) and the
         deployment error (the expert's action quantized at the learner's states, same ``z``).
-    chunk : int, optional
-        Trajectories processed at once; results are bit-identical for every chunk size.
     level : float
         Confidence level of ``ci``.
 
@@ -936,24 +963,12 @@ def regret(system, expert, learner, reward, horizon, batch, rng, *, quantizer=No
     _check_policy("expert", expert, system)
     _check_policy("learner", learner, system)
     _check_reward(reward)
-    horizon, batch, chunk, level = _estimate_args(horizon, batch, chunk, level)
+    horizon, batch, level = _estimate_args(horizon, batch, level)
+    err = None
     if quantizer is not None:
         _per_step_quantizer(quantizer)
-    stream = _NoiseStream(system, horizon, batch, du, _rng(rng))
-    g_exp = np.empty(batch)
-    g_lrn = np.empty(batch)
-    e_in = np.empty(batch) if quantizer is not None else None
-    e_dep = np.empty(batch) if quantizer is not None else None
-    err_expert = expert if quantizer is not None else None
-    for s, e in _chunks(batch, chunk):
-        nz = stream.get(s, e)
-        ge, ee, _ = _run(system, expert, reward, horizon, nz.x0, nz.w, nz.z, record=False,
-                         expert=err_expert, quantizer=quantizer)
-        gl, el, _ = _run(system, learner, reward, horizon, nz.x0, nz.w, nz.z, record=False,
-                         expert=err_expert, quantizer=quantizer)
-        g_exp[s:e], g_lrn[s:e] = ge, gl
-        if quantizer is not None:
-            e_in[s:e], e_dep[s:e] = ee / horizon, el / horizon
+        err = (expert, quantizer)
+    (g_exp, g_lrn), (e_in, e_dep) = _stream(system, [expert, learner], reward, horizon, batch, rng, err)
     diff = g_exp - g_lrn
     mean, se = _mean_se(diff)
     m_exp, se_exp = _mean_se(g_exp)
@@ -967,24 +982,18 @@ def regret(system, expert, learner, reward, horizon, batch, rng, *, quantizer=No
                           differences=diff, **extra)
 
 
-def _error_estimate(system, expert, policy, quantizer, horizon, batch, rng, chunk, level, along):
-    _, du = _check_system(system)
+def _error_estimate(system, expert, policy, quantizer, horizon, batch, rng, level, along):
+    _check_system(system)
     _check_policy("expert", expert, system)
     _check_policy("learner", policy, system)
     _per_step_quantizer(quantizer)
-    horizon, batch, chunk, level = _estimate_args(horizon, batch, chunk, level)
-    stream = _NoiseStream(system, horizon, batch, du, _rng(rng))
-    errs = np.empty(batch)
-    zero = lambda x, u: np.zeros(x.shape[0])  # noqa: E731 - returns are not needed here
-    for s, e in _chunks(batch, chunk):
-        nz = stream.get(s, e)
-        errs[s:e] = _run(system, policy, zero, horizon, nz.x0, nz.w, nz.z, record=False, expert=expert,
-                         quantizer=quantizer)[1] / horizon
+    horizon, batch, level = _estimate_args(horizon, batch, level)
+    _, (errs,) = _stream(system, [policy], _zero_reward, horizon, batch, rng, (expert, quantizer))
     mean, se = _mean_se(errs)
     return ErrorEstimate(mean, se, _ci(mean, se, level), level, batch, horizon, along)
 
 
-def in_distribution_error(system, expert, quantizer, horizon, batch, rng, *, chunk=None, level=0.95,
+def in_distribution_error(system, expert, quantizer, horizon, batch, rng, *, level=0.95,
                           **kwargs) -> ErrorEstimate:
     r"""The in-distribution quantization error of a quantizer on the expert's own trajectories.
 
@@ -999,7 +1008,6 @@ def in_distribution_error(system, expert, quantizer, horizon, batch, rng, *, chu
     quantizer : per-step quantizer
     horizon, batch : int
     rng : numpy.random.Generator
-    chunk : int, optional
     level : float
 
     Returns
@@ -1012,10 +1020,10 @@ def in_distribution_error(system, expert, quantizer, horizon, batch, rng, *, chu
     Cao & Xie 2026, Section 2 (learned-quantizer error) and Theorem 6.
     """
     reject_unknown_kwargs("in_distribution_error", kwargs)
-    return _error_estimate(system, expert, expert, quantizer, horizon, batch, rng, chunk, level, "expert")
+    return _error_estimate(system, expert, expert, quantizer, horizon, batch, rng, level, "expert")
 
 
-def deployment_error(system, expert, learner, quantizer, horizon, batch, rng, *, chunk=None, level=0.95,
+def deployment_error(system, expert, learner, quantizer, horizon, batch, rng, *, level=0.95,
                      **kwargs) -> ErrorEstimate:
     r"""The quantization error of the expert's action along the learner's own trajectories.
 
@@ -1034,7 +1042,6 @@ def deployment_error(system, expert, learner, quantizer, horizon, batch, rng, *,
     quantizer : per-step quantizer
     horizon, batch : int
     rng : numpy.random.Generator
-    chunk : int, optional
     level : float
 
     Returns
@@ -1047,7 +1054,7 @@ def deployment_error(system, expert, learner, quantizer, horizon, batch, rng, *,
     Cao & Xie 2026, Theorem 6.
     """
     reject_unknown_kwargs("deployment_error", kwargs)
-    return _error_estimate(system, expert, learner, quantizer, horizon, batch, rng, chunk, level, "learner")
+    return _error_estimate(system, expert, learner, quantizer, horizon, batch, rng, level, "learner")
 
 
 def action_error(expert, quantizer, states, z=None, **kwargs) -> np.ndarray:
