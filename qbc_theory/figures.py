@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import importlib.resources
 import json
+import logging
 import math
 import numbers
 import os
@@ -753,6 +754,8 @@ def _new_axes(ax, nrows: int = 1) -> list[Axes]:
         return list(axes)
     if nrows == 1 and isinstance(ax, Axes):
         return [ax]
+    if isinstance(ax, np.ndarray):  # what plt.subplots returns
+        ax = list(ax.ravel())
     if isinstance(ax, Axes) or isinstance(ax, (str, bytes)) or not isinstance(ax, Sequence):
         raise DimensionError(f"ax: expected a sequence of {nrows} Axes or None, found {describe(ax)}")
     axes = [_check_ax(a) for a in ax]
@@ -1238,6 +1241,27 @@ def _stem(stem) -> str:
     return stem
 
 
+class _DropHeadTimestampWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "timestamp seems very low" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_font_subsetter() -> Iterator[None]:
+    """Silence fontTools' complaint about the bundled DejaVu fonts' zero time stamps while subsetting.
+
+    The message is harmless (the stamps are read, not rewritten: saving stays byte-identical) but
+    would be printed on every ``qbc figs`` run. Other fontTools messages still get through.
+    """
+    logger = logging.getLogger("fontTools.ttLib.tables._h_e_a_d")
+    flt = _DropHeadTimestampWarning()
+    logger.addFilter(flt)
+    try:
+        yield
+    finally:
+        logger.removeFilter(flt)
+
+
 def save_figure(fig: Figure, stem: str, out_dir: str | os.PathLike) -> list[Path]:
     """Write ``fig`` as ``<out_dir>/<stem>.pdf`` and ``<out_dir>/<stem>.png``.
 
@@ -1270,7 +1294,7 @@ def save_figure(fig: Figure, stem: str, out_dir: str | os.PathLike) -> list[Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    with paper_style():
+    with paper_style(), _quiet_font_subsetter():
         for ext, metadata in (("pdf", _PDF_METADATA), ("png", _PNG_METADATA)):
             path = out / f"{stem}.{ext}"
             tmp = out / f".{stem}.{ext}.tmp"
