@@ -394,8 +394,11 @@ def compare_slope(fit, predicted, relation: str, *, tol: float = 0.0) -> str:
     * ``"violated"`` when :math:`[\ell, u] \cap R = \emptyset` (no slope the data allow is allowed),
     * ``"inconclusive"`` otherwise (the interval straddles an edge of :math:`R`: too wide to decide).
 
-    For ``"=="`` this is the two one-sided tests rule of equivalence testing. ``"<="`` reads "decays at
-    least like / grows at most like :math:`x^p`", ``">="`` the opposite. With ``tol=0`` a true slope
+    For ``"=="`` this is the two one-sided tests rule of equivalence testing. The relation is about the
+    slope itself. An upper bound :math:`y \lesssim x^p` in the limit :math:`x \to \infty` (``n``,
+    ``H``: "decays at least like" / "grows at most like" :math:`x^p`) is ``"<="``; an upper bound in the
+    limit :math:`x \to 0` (``eps_q``: "vanishes at least like" :math:`\varepsilon_q^p`) is ``">="``;
+    lower bounds swap the two. With ``tol=0`` a true slope
     exactly at :math:`p` typically gives ``"inconclusive"`` for ``"<="`` and ``">="`` and always for
     ``"=="``: the data cannot tell a slope from its own boundary, and ``tol`` states how much
     slack the claim grants.

@@ -1,6 +1,7 @@
 """Tests of qbc_theory.runner: spec validation, seeding, backends, content-addressed cache and resume."""
 
 import importlib.util
+import io
 import json
 import os
 import signal
@@ -190,6 +191,21 @@ def test_dask_backend_is_bit_identical_to_serial(tmp_path):
     serial = run_spec(spec, backend="serial", out=tmp_path / "a", progress=False)
     dask = run_spec(spec, backend="dask", out=tmp_path / "b", progress=False, workers=2)
     assert data_of(dask) == data_of(serial)
+    assert dask.run["computed"] == list(range(8))
+
+
+@pytest.mark.dask
+@pytest.mark.skipif(not HAVE_DASK, reason="dask extra (dask[distributed]) not installed")
+def test_dask_existing_cluster_by_scheduler_address(tmp_path):
+    import distributed
+
+    spec = load_spec(write_spec(tmp_path))
+    serial = run_spec(spec, backend="serial", out=tmp_path / "a", progress=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = run_spec(spec, backend="dask", scheduler=cluster.scheduler_address, out=tmp_path / "b",
+                          progress=False)
+    assert data_of(remote) == data_of(serial)
 
 
 def test_missing_dask_gives_install_hint(monkeypatch, tmp_path):
@@ -265,6 +281,20 @@ def test_bad_run_arguments(tmp_path, kwargs, match):
         run_spec(write_spec(tmp_path), out=tmp_path / "o", progress=False, **kwargs)
 
 
+@pytest.mark.skipif(importlib.util.find_spec("tqdm") is None, reason="tqdm not installed")
+def test_progress_bar_on_a_terminal(tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    run_spec(write_spec(tmp_path), backend="serial", out=tmp_path / "o", progress=True)
+    text = term.getvalue()
+    assert "toy.power [quick]" in text and "8/8" in text
+    assert "done in" not in text  # a bar, not the plain lines
+
+
 def test_progress_plain_lines_on_stderr(tmp_path, capsys):
     run_spec(write_spec(tmp_path), backend="serial", out=tmp_path / "o", progress=True)
     err = capsys.readouterr().err.splitlines()
@@ -315,16 +345,17 @@ import sys
 sys.path.insert(0, {tests!r})
 import _runner_cells
 from qbc_theory.runner import run_spec
-run_spec({spec!r}, backend="serial", out={out!r}, progress=False)
+run_spec({spec!r}, backend={backend!r}, out={out!r}, progress=False, workers=2)
 """
 
 
-def test_killed_run_resumes_without_recomputing_or_losing_cells(tmp_path):
+@pytest.mark.parametrize("backend", ["serial", pytest.param("processes", marks=pytest.mark.slow)])
+def test_killed_run_resumes_without_recomputing_or_losing_cells(tmp_path, backend):
     log = tmp_path / "calls.log"
-    path = write_spec(tmp_path, log=str(log), sleep=0.12)
+    path = write_spec(tmp_path, log=str(log), sleep=0.12 if backend == "serial" else 0.4)
     out = tmp_path / "out"
     cells_dir = out / "cells"
-    script = RUN_SCRIPT.format(tests=str(TESTS), spec=str(path), out=str(out))
+    script = RUN_SCRIPT.format(tests=str(TESTS), spec=str(path), out=str(out), backend=backend)
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     try:
         deadline = time.monotonic() + 30
@@ -347,6 +378,7 @@ def test_killed_run_resumes_without_recomputing_or_losing_cells(tmp_path):
     assert sorted(keys[i] for i in resumed.run["cached"]) == sorted(finished)
     assert sorted(keys[i] for i in resumed.run["computed"]) == sorted(set(keys) - finished)
     assert len(log.read_text().splitlines()) - calls_before == 8 - len(finished)
+    assert len(list(cells_dir.glob("*.json"))) == 8
 
     reference = run_spec(path, backend="serial", out=tmp_path / "ref", progress=False)
     assert data_of(resumed) == data_of(reference)
