@@ -163,7 +163,13 @@ def _origin(func) -> tuple[str, str]:
 
 
 def registered_cells() -> list[str]:
-    """Names of the registered cell functions (after importing :data:`BUILTIN_CELL_MODULES`)."""
+    """Names of the registered cell functions (after importing :data:`BUILTIN_CELL_MODULES`).
+
+    Returns
+    -------
+    list of str
+        Sorted names.
+    """
     _import_builtin_cells()
     return sorted(_REGISTRY)
 
@@ -177,6 +183,14 @@ def _import_builtin_cells() -> None:
 
 def get_cell(name: str) -> CellFunction:
     """The registered cell function ``name``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    CellFunction
 
     Raises
     ------
@@ -204,6 +218,21 @@ def code_version(cell: str) -> str:
 
     It combines the installed qbc-theory version with the version given to :func:`cell_function`,
     so upgrading the package or bumping a cell's version invalidates the cached cells.
+
+    Parameters
+    ----------
+    cell : str
+        A registered cell function name.
+
+    Returns
+    -------
+    str
+        ``"qbc-theory <package version>; <cell> v<cell version>"``.
+
+    Raises
+    ------
+    SpecError
+        If ``cell`` is not registered.
     """
     return f"qbc-theory {_package_version()}; {cell} v{get_cell(cell).version}"
 
@@ -292,6 +321,17 @@ class Spec:
     def resolved(self, profile: str = "quick") -> tuple[dict, dict, int]:
         """Parameters, grid and seeds of ``profile`` (base values with the profile's overrides).
 
+        Parameters
+        ----------
+        profile : {"quick", "full"}
+
+        Returns
+        -------
+        params : dict
+        grid : dict
+            Ladder name -> tuple of values.
+        seeds : int
+
         Raises
         ------
         SpecError
@@ -306,6 +346,10 @@ class Spec:
 
     def cells(self, profile: str = "quick") -> list[Cell]:
         """The grid cells of ``profile`` in the fixed order, each with its spawned seed and cache key.
+
+        Parameters
+        ----------
+        profile : {"quick", "full"}
 
         Returns
         -------
@@ -581,6 +625,14 @@ class ResultTable:
     def from_dict(cls, data: dict) -> "ResultTable":
         """Rebuild a table from :meth:`to_dict` output.
 
+        Parameters
+        ----------
+        data : dict
+
+        Returns
+        -------
+        ResultTable
+
         Raises
         ------
         SpecError
@@ -598,7 +650,16 @@ class ResultTable:
             raise SpecError(f"results.{exc.args[0]}: expected this key, found it missing") from None
 
     def to_json(self, path) -> Path:
-        """Write :meth:`to_dict` to ``path`` atomically; returns the path."""
+        """Write :meth:`to_dict` to ``path`` atomically (temporary file, then ``os.replace``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        pathlib.Path
+        """
         path = Path(path)
         _atomic_write_json(path, self.to_dict())
         return path
@@ -606,6 +667,14 @@ class ResultTable:
     @classmethod
     def from_json(cls, path) -> "ResultTable":
         """Read a table written by :meth:`to_json`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        ResultTable
 
         Raises
         ------
@@ -620,7 +689,21 @@ class ResultTable:
         return cls.from_dict(data)
 
     def column(self, name: str) -> np.ndarray:
-        """All rows' values of a column (a measurement, a ladder, ``cell`` or ``seed``)."""
+        """All rows' values of a column (a measurement, a ladder, ``cell`` or ``seed``).
+
+        Parameters
+        ----------
+        name : str
+
+        Returns
+        -------
+        (rows,) ndarray
+
+        Raises
+        ------
+        DimensionError
+            If there is no such column.
+        """
         if self.rows and name not in self.rows[0]:
             raise DimensionError(f"column: expected one of {', '.join(self.rows[0])}, found {describe(name)}")
         return np.array([r[name] for r in self.rows])

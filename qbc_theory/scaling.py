@@ -88,7 +88,18 @@ class SlopeFit:
     undefined_replicates: int = 0
 
     def predict(self, x) -> np.ndarray:
-        """The fitted power law at ``x`` (array_like of positive numbers)."""
+        """The fitted power law ``exp(intercept) * x**slope``.
+
+        Parameters
+        ----------
+        x : array_like
+            Positive values of the swept parameter.
+
+        Returns
+        -------
+        ndarray
+            Same shape as ``x``.
+        """
         return np.exp(self.intercept) * np.asarray(x, dtype=float) ** self.slope
 
     def to_dict(self) -> dict:
@@ -251,11 +262,14 @@ def fit_slope(x, y, *, rng, n_boot: int = 2000, level: float = 0.95, nonpositive
 
 def _exponent_value(bound, symbol: str, at) -> float:
     raw = bound.exponent(symbol, at=at)
+    where = "at its centre" if at is not None else "asymptotically"
+    if raw is None:
+        raise AssumptionError(f"{getattr(bound, 'name', 'bound')}: expected an exponent in {symbol} {where}, "
+                              f"found none (the bound reports it undefined)")
     try:
         value = float(raw)
     except (TypeError, ValueError):
         free = sorted(str(s) for s in getattr(raw, "free_symbols", ()))
-        where = "at its centre" if at is not None else "asymptotically"
         raise AssumptionError(
             f"{getattr(bound, 'name', 'bound')}: expected a numeric exponent in {symbol} {where}, found "
             f"{raw!s}" + (f" (pass values for {', '.join(free)})" if free else "")) from None
@@ -273,7 +287,9 @@ def local_exponent(bound, symbol: str, ladder, values=None) -> float:
         p_{\mathrm{loc}} = \left.\frac{\partial \log b}{\partial \log s}\right|_{s = s_c},
         \qquad s_c = \Big(\prod_{i=1}^P x_i\Big)^{1/P},
 
-    the geometric mean of the ladder, with every other symbol at ``values``. Logarithmic factors make
+    the geometric mean of the ladder (rounded to the nearest integer, and passed as an ``int``, when every
+    ladder value is an integer: ``n`` and ``H`` are integer symbols), with every other symbol at
+    ``values``. Logarithmic factors make
     this differ from the asymptotic exponent (e.g. :math:`\sqrt{\log(n)/n}` has local exponent
     :math:`-1/2 + 1/(2\log n)`), so a fitted slope is compared with both.
 
@@ -304,13 +320,22 @@ def local_exponent(bound, symbol: str, ladder, values=None) -> float:
     ----------
     Cao & Xie 2026, Theorems 2, 3, 7 (the rate forms whose exponents are read off).
     """
-    ladder = as_vector("ladder", ladder)
-    if np.any(ladder <= 0):
-        raise DimensionError(f"ladder: expected positive values, found {ladder.tolist()}")
-    centre = float(np.exp(np.mean(np.log(ladder))))
+    centre = _centre(ladder)
     at = dict(values or {})
     at[symbol] = centre
     return _exponent_value(bound, symbol, at)
+
+
+def _centre(ladder):
+    """Geometric mean of a positive ladder; the nearest int when every value is an integer."""
+    values = as_vector("ladder", ladder)
+    if np.any(values <= 0):
+        raise DimensionError(f"ladder: expected positive values, found {values.tolist()}")
+    centre = float(np.exp(np.mean(np.log(values))))
+    # Integer symbols (n, H) are refused as floats by the bounds, and a sweep over them uses integers.
+    if np.all(values == np.round(values)):
+        return int(round(centre))
+    return centre
 
 
 @dataclass(frozen=True)
@@ -321,7 +346,7 @@ class ExponentPrediction:
     ----------
     symbol : str
     centre : float
-        Geometric mean of the ladder.
+        Geometric mean of the ladder (nearest integer for an integer ladder).
     local : float
         Log-log slope of the bound at ``centre``.
     asymptotic : float
@@ -370,9 +395,7 @@ def predicted_exponents(bound, symbol: str, ladder, values=None) -> ExponentPred
     Cao & Xie 2026, Theorems 2, 3, 7, 8, 9.
     """
     local = local_exponent(bound, symbol, ladder, values)
-    ladder = as_vector("ladder", ladder)
-    centre = float(np.exp(np.mean(np.log(ladder))))
-    return ExponentPrediction(symbol=str(symbol), centre=centre, local=local,
+    return ExponentPrediction(symbol=str(symbol), centre=float(_centre(ladder)), local=local,
                               asymptotic=_exponent_value(bound, symbol, None))
 
 

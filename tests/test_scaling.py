@@ -250,7 +250,26 @@ def test_local_exponent_is_taken_at_the_geometric_mean():
     p = local_exponent(bound, "n", [10, 100, 1000], values={"H": 5.0})
     assert p == pytest.approx(-0.5 + 1 / (2 * math.log(100.0)), abs=1e-12)
     symbol, at = bound.calls[-1]
-    assert symbol == "n" and at["H"] == 5.0 and at["n"] == pytest.approx(100.0, rel=1e-12)
+    assert symbol == "n" and at["H"] == 5.0 and at["n"] == 100 and isinstance(at["n"], int)
+
+
+def test_integer_ladder_centre_is_rounded_and_real_ladder_is_not():
+    bound = FakeBound()
+    local_exponent(bound, "n", [10, 20, 50])  # geometric mean 21.54
+    assert bound.calls[-1][1]["n"] == 22 and isinstance(bound.calls[-1][1]["n"], int)
+    local_exponent(bound, "n", [0.1, 0.2, 0.5])
+    assert bound.calls[-1][1]["n"] == pytest.approx(0.2154434690031884, rel=1e-12)
+
+
+def test_undefined_exponent_is_refused():
+    class Undefined:
+        name = "undef"
+
+        def exponent(self, symbol, at=None):
+            return None
+
+    with pytest.raises(AssumptionError, match="undef: expected an exponent in n at its centre, found none"):
+        local_exponent(Undefined(), "n", [10, 20])
 
 
 def test_predicted_exponents_local_and_asymptotic():
