@@ -1,0 +1,178 @@
+"""The assumption checker: JSON shape, the issue's acceptance cases, and each verdict failing on a
+wrong input."""
+
+import json
+import math
+from pathlib import Path
+
+import control as ct
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.stats
+
+from qbc_theory import (
+    Instance,
+    LinearExpert,
+    LinearSystem,
+    TrackingReward,
+    UniformBinning,
+    load_instance,
+)
+from qbc_theory.check import check, clip_exit_bound, quantization_error
+
+INSTANCES = Path(__file__).resolve().parents[1] / "experiments" / "instances"
+
+FAST = dict(trajectories=120, pairs=48)
+
+
+def _instance(A, B, K, *, noise_std=0.0, low=-2.0, high=2.0, bins=64, H=30, x0_std=1.0):
+    system = LinearSystem(A, B, x0_std=x0_std)
+    expert = LinearExpert(K, noise_std=noise_std)
+    q = UniformBinning(low, high, bins, dim=system.du)
+    return Instance(system, expert, q, TrackingReward(expert), H, n=100, delta=0.05)
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return {name: check(load_instance(INSTANCES / f"{name}.toml"), **FAST)
+            for name in ("gaussian_binning", "lqr_binning", "trap_loop")}
+
+
+def test_json_shape_matches_design(reports):
+    for rep in reports.values():
+        d = json.loads(json.dumps(rep.to_dict(), allow_nan=False))
+        assert {"instance", "stability", "expert", "quantizer", "smoothness", "theorems", "warnings"} <= set(d)
+        assert {"spectral_radius", "globally_p_iiss", "gain_sum", "eta", "C", "method"} <= set(d["stability"])
+        assert {"deterministic", "lipschitz", "closed_loop_spectral_radius"} <= set(d["expert"])
+        assert {"kind", "eps_q", "eps_q_kind"} <= set(d["quantizer"])
+        assert d["quantizer"]["eps_q_kind"] in ("sup", "in_distribution")
+        assert {"tvc", "rtvc", "eps_prime", "delta0", "h2_term_vanishes"} <= set(d["smoothness"])
+        assert {"thm2", "thm3", "thm6", "thm7"} <= set(d["theorems"])
+        for t in d["theorems"].values():
+            assert isinstance(t["applies"], bool) and all(isinstance(r, str) for r in t["reasons"])
+            assert t["bound"] is None or isinstance(t["bound"], float)
+        assert isinstance(d["smoothness"]["tvc"], bool) and isinstance(d["smoothness"]["rtvc"], bool)
+        assert "upper bound applies" in rep.format_text()
+
+
+def test_gaussian_expert_is_tvc_with_its_linear_modulus(reports):
+    rep = reports["gaussian_binning"]
+    inst = load_instance(INSTANCES / "gaussian_binning.toml")
+    s = rep.smoothness
+    assert s["tvc"] is True and s["rtvc"] is True
+    expected = np.linalg.norm(inst.expert.K, 2) / (math.sqrt(2) * inst.expert.noise_std)
+    assert s["kappa_slope"] == pytest.approx(expected, rel=1e-12)
+    assert s["audit"]["violation"] is False
+    assert rep.theorems["thm2"].applies and not rep.theorems["thm3"].applies
+    assert rep.theorems["thm2"].bound is not None and rep.theorems["thm2"].bound > 0
+
+
+def test_deterministic_binning_is_rtvc_with_proposition5_delta0(reports):
+    rep = reports["lqr_binning"]
+    inst = load_instance(INSTANCES / "lqr_binning.toml")
+    s = rep.smoothness
+    L, eps = inst.expert.lipschitz, inst.quantizer.eps_sup
+    k = s["binning_rtvc"]["k"]
+    assert s["rtvc"] is True and s["tvc"] is False
+    assert s["eps_prime"] == pytest.approx(k * eps, rel=1e-12)
+    assert s["delta0"] == pytest.approx((k - 2) * eps / L, rel=1e-12)
+    Gamma = rep.stability.Gamma
+    assert s["h2_term_vanishes"] is (L * Gamma * (k + 1) < k - 2)
+    assert s["audit"]["violation"] is False
+    assert rep.quantizer["eps_q_kind"] == "sup"
+    assert rep.theorems["thm3"].applies and rep.theorems["thm7"].applies
+    assert not rep.theorems["thm6"].applies
+    assert rep.exit_code == 0
+
+
+def test_lqr_instance_gain_matches_python_control():
+    inst = load_instance(INSTANCES / "lqr_binning.toml")
+    K, _, _ = ct.dlqr(inst.system.A, inst.system.B, np.eye(2), np.array([[10.0]]))
+    assert np.allclose(inst.expert.K, -K, rtol=1e-8, atol=1e-10)
+
+
+def test_trap_quantizer_violates_rtvc_with_a_witness(reports):
+    rep = reports["trap_loop"]
+    s = rep.smoothness
+    assert s["rtvc"] is False and s["rtvc_status"] == "violated"
+    wt = s["audit"]["witness"]
+    assert wt["r"] < 1e-6 and wt["w"] == 1.0
+    gap = abs(wt["actions"][0][0] - wt["actions"][1][0])
+    assert gap > s["eps_prime"]
+    assert rep.theorems["thm6"].applies and rep.theorems["thm6"].kind == "lower"
+    assert not rep.theorems["thm3"].applies and not rep.theorems["thm2"].applies
+    assert rep.theorems["thm7"].applies  # no smoothness needed
+    assert rep.quantizer["eps_q_kind"] == "in_distribution"
+
+
+def test_unstable_system_is_reported_not_raised_and_exits_1():
+    inst = _instance([[1.02, 0.0], [0.0, 0.5]], [[0.0], [1.0]], [[-0.1, -0.1]], H=20)
+    rep = check(inst, **FAST)
+    assert rep.stability.globally_p_iiss is False
+    d = rep.to_dict()
+    assert d["stability"]["globally_p_iiss"] is False and d["stability"]["C"] is None
+    for key in ("thm2", "thm3", "thm7"):
+        assert not rep.theorems[key].applies
+        assert any("1.02" in r for r in rep.theorems[key].reasons)
+    assert rep.upper_bound_applies is False and rep.exit_code == 1
+
+
+def test_unstable_closed_loop_is_a_warning():
+    inst = _instance([[0.5]], [[1.0]], [[1.0]], H=10, low=-1e4, high=1e4, bins=4096)  # A + BK = 1.5
+    rep = check(inst, **FAST)
+    assert rep.expert["closed_loop_spectral_radius"] == pytest.approx(1.5)
+    assert any("closed loop" in w for w in rep.warnings)
+    assert rep.stability.globally_p_iiss and rep.upper_bound_applies
+
+
+def test_leaving_the_clip_range_voids_the_sup_error():
+    inst = _instance([[0.5]], [[1.0]], [[-1.0]], low=-0.1, high=0.1, bins=8)
+    rep = check(inst, **FAST)
+    q = rep.quantizer
+    assert q["left_range"] is True and q["out_of_range_fraction"] > 0
+    assert q["eps_q_kind"] == "in_distribution" and q["eps_q"] == pytest.approx(q["in_distribution"])
+    assert not rep.theorems["thm3"].applies
+    assert any("void" in r for r in rep.theorems["thm3"].reasons)
+    inside = check(_instance([[0.5]], [[1.0]], [[-1.0]], low=-10, high=10, bins=8), **FAST)
+    assert inside.quantizer["eps_q_kind"] == "sup" and inside.theorems["thm3"].applies
+
+
+def test_clip_exit_bound_matches_exact_single_step_probability():
+    # H = 1: u = K x_1 with x_1 ~ N(0, I), so P(exit) = 2 Phi(-c / ||K||) exactly
+    inst = _instance([[0.5, 0.0], [0.0, 0.5]], [[1.0], [0.0]], [[0.3, 0.4]], low=-0.6, high=0.6, H=1)
+    p = clip_exit_bound(inst.system, inst.expert, inst.quantizer, 1)
+    assert p == pytest.approx(2 * scipy.stats.norm.cdf(-0.6 / 0.5), rel=1e-12)
+
+
+def test_in_distribution_error_matches_quadrature(rng):
+    # A = B = 0 and x_1 = 0: the expert's actions are i.i.d. N(0, s^2), so eps_q = E|u - q(u)| exactly
+    s = 0.3
+    inst = _instance([[0.0]], [[0.0]], [[0.0]], noise_std=s, low=-1.0, high=1.0, bins=5, x0_std=0.0, H=5)
+    q = inst.quantizer
+    exact, _ = scipy.integrate.quad(lambda u: abs(u - q(np.array([[u]]))[0, 0]) * scipy.stats.norm.pdf(u, 0, s),
+                                    -3, 3, points=list(np.linspace(-1, 1, 6)), limit=200)
+    exact += 2 * scipy.integrate.quad(lambda u: (u - 0.8) * scipy.stats.norm.pdf(u, 0, s), 3, 8)[0]
+    est = quantization_error(inst.system, inst.expert, q, 5, rng, trajectories=4000)
+    assert abs(est.mean - exact) <= 5 * est.se
+    assert est.ci[0] < est.mean < est.ci[1]
+    assert est.kind == "in_distribution" and est.left_range is True  # a Gaussian leaves [-1, 1] sometimes
+
+
+def test_check_is_reproducible_and_rejects_unknown_options():
+    inst = load_instance(INSTANCES / "trap_loop.toml")
+    a = check(inst, **FAST).to_dict()
+    b = check(inst, **FAST).to_dict()
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    with pytest.raises(TypeError, match="bogus"):
+        check(inst, bogus=True)
+
+
+def test_bound_values_use_the_checkers_constants(reports):
+    rep = reports["lqr_binning"]
+    t7 = rep.theorems["thm7"]
+    v = t7.values
+    assert v["C"] == rep.stability.C and v["eta"] == rep.stability.eta and v["eps_q"] == rep.quantizer["eps_q"]
+    if t7.bound is not None:
+        # Theorem 7's quantization term alone is H L_r eps_q (C/(1 - eta) + 1) in the library's explicit form
+        assert t7.bound >= v["H"] * rep.quantizer["eps_q"]
