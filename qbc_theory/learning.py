@@ -1028,25 +1028,35 @@ def _model_inputs(states, actions, next_states):
 
 @dataclass(frozen=True, eq=False)
 class LinearModelClass:
-    r"""A finite class of linear-Gaussian transition models ``N(A_m x + B_m u~, Sigma)`` with a shared
-    covariance.
+    r"""A finite class of linear-Gaussian transition models ``N(A_m x + B_m u~, Sigma)`` with one
+    shared covariance, or of deterministic models (``Sigma = 0``).
 
-    The score of candidate ``m`` is its Gaussian log-likelihood. With a shared covariance the
-    maximiser is the candidate with the least ``Sigma^{-1}``-weighted residual sum of squares,
-    whatever the scale of ``Sigma``: for a deterministic system any positive definite ``Sigma``
-    (the default ``I``) selects the candidate that reproduces the transitions.
+    **Score convention.** With a positive definite ``Sigma`` the score of candidate ``m`` is its
+    Gaussian log-likelihood. With ``Sigma = 0`` (a deterministic model class, for deterministic
+    systems) the log-likelihood is 0 or ``-inf`` and is not usable in floating point; the score is
+    then minus half the residual sum of squares. This is the ranking the Gaussian log-likelihood
+    gives for *every* shared covariance ``s^2 I`` (``-SSR / (2 s^2)`` plus a constant), so it is the
+    limit ``s -> 0`` of the Gaussian classes, and it selects a candidate that reproduces the
+    transitions exactly whenever one exists. The fitted model keeps the class's ``Sigma``: a
+    deterministic class gives a deterministic auxiliary rollout.
 
     .. math::
 
         \mathrm{score}_m = -\tfrac12 \sum_{i,h} \|\Sigma^{-1/2}(x_{h+1}^i - A_m x_h^i - B_m \tilde u_h^i)\|^2
-        - \tfrac{N}{2} \log\det(2\pi\Sigma).
+        - \tfrac{N}{2} \log\det(2\pi\Sigma) \quad (\Sigma \succ 0), \qquad
+        \mathrm{score}_m = -\tfrac12 \sum_{i,h} \|x_{h+1}^i - A_m x_h^i - B_m \tilde u_h^i\|^2 \quad (\Sigma = 0).
 
     Parameters
     ----------
     A : (M, dx, dx) array_like
     B : (M, dx, du) array_like
-    cov : (dx, dx) array_like, optional
-        Positive definite; default identity.
+    cov : (dx, dx) array_like
+        Positive definite, or the zero matrix for a deterministic class.
+
+    Raises
+    ------
+    DimensionError
+        On wrong shapes, or a covariance that is neither positive definite nor zero.
 
     References
     ----------
@@ -1057,7 +1067,7 @@ class LinearModelClass:
     B: np.ndarray
     cov: np.ndarray
 
-    def __init__(self, A, B, cov=None):
+    def __init__(self, A, B, cov):
         A = np.asarray(A, dtype=float)
         B = np.asarray(B, dtype=float)
         if A.ndim != 3 or A.shape[1] != A.shape[2] or A.shape[0] == 0:
@@ -1067,16 +1077,17 @@ class LinearModelClass:
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))):
             raise DimensionError("A, B: expected finite numbers, found a non-finite entry")
         dx = A.shape[1]
-        cov = np.eye(dx) if cov is None else as_matrix("cov", cov, dx, dx)
+        cov = as_matrix("cov", cov, dx, dx)
         cov = 0.5 * (cov + cov.T)
-        if np.linalg.eigvalsh(cov).min() <= 0:
-            raise DimensionError("cov: expected a positive definite matrix, found a singular or indefinite one")
+        if np.any(cov) and np.linalg.eigvalsh(cov).min() <= 0:
+            raise DimensionError("cov: expected a positive definite matrix or zero, found a singular or "
+                                 "indefinite non-zero one")
         for name, arr in (("A", A.copy()), ("B", B.copy()), ("cov", cov)):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
     @classmethod
-    def product(cls, As, Bs, cov=None) -> "LinearModelClass":
+    def product(cls, As, Bs, cov) -> "LinearModelClass":
         """Every pair ``(A_a, B_b)``, ``A``-major: candidate ``m = a * len(Bs) + b``."""
         As = np.asarray(As, dtype=float)
         Bs = np.asarray(Bs, dtype=float)
@@ -1087,6 +1098,11 @@ class LinearModelClass:
         """``|M|``."""
         return self.A.shape[0]
 
+    @property
+    def deterministic(self) -> bool:
+        """Whether the shared covariance is zero."""
+        return not np.any(self.cov)
+
     def candidate(self, m: int) -> LinearGaussianModel:
         """Candidate ``m`` as a model."""
         m = as_int("m", m, minimum=0)
@@ -1095,20 +1111,23 @@ class LinearModelClass:
         return LinearGaussianModel(self.A[m], self.B[m], self.cov)
 
     def scores(self, states, actions, next_states, *, chunk: int | None = None) -> np.ndarray:
-        """Log-likelihoods ``(M,)`` of all candidates on ``(x_h, u~_h, x_{h+1})`` samples, in chunks."""
+        """Scores ``(M,)`` (class docstring) of all candidates on ``(x_h, u~_h, x_{h+1})``, in chunks."""
         x, u, y = _model_inputs(states, actions, next_states)
         dx, du = self.A.shape[1], self.B.shape[2]
         if u.shape[1] != du:
             raise DimensionError(f"actions: expected dimension {du}, found {u.shape[1]}")
         theta = np.concatenate([self.A, self.B], axis=2).reshape(-1, dx + du)
-        whiten = np.linalg.inv(np.linalg.cholesky(self.cov))
+        whiten = None if self.deterministic else np.linalg.inv(np.linalg.cholesky(self.cov))
         p = np.concatenate([x, u], axis=1)
         c = _chunk(self.size * dx, chunk)
         ssr = np.zeros(self.size)
         for s in range(0, x.shape[0], c):
             r = y[s:s + c, None, :] - (p[s:s + c] @ theta.T).reshape(-1, self.size, dx)
-            r = r @ whiten.T
+            if whiten is not None:
+                r = r @ whiten.T
             ssr += np.einsum("cmd,cmd->m", r, r)
+        if whiten is None:
+            return -0.5 * ssr
         _, logdet = np.linalg.slogdet(2.0 * np.pi * self.cov)
         return -0.5 * ssr - 0.5 * x.shape[0] * logdet
 
@@ -1125,7 +1144,7 @@ class ModelFit:
     scores : (M,) ndarray or None
     n_maximisers : int
     log_likelihood : float or None
-        None when the fitted covariance is singular (a deterministic model).
+        None for a deterministic model (zero covariance), whose log-likelihood is 0 or ``-inf``.
     n_samples : int
     """
 
@@ -1172,7 +1191,8 @@ def fit_model_finite(model_class: LinearModelClass, states, actions, next_states
     scores = model_class.scores(states, actions, next_states, chunk=chunk)
     m = int(np.argmax(scores))
     n = _flat_states("states", states).shape[0]
-    return ModelFit(model_class.candidate(m), m, scores, _tie_count(scores, scores[m]), float(scores[m]), n)
+    ll = None if model_class.deterministic else float(scores[m])
+    return ModelFit(model_class.candidate(m), m, scores, _tie_count(scores, scores[m]), ll, n)
 
 
 def fit_model_gaussian(states, actions, next_states) -> ModelFit:
