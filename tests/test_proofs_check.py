@@ -321,3 +321,12 @@ def test_thm1_constants_verified_and_flips_on_wrong_constants():
     assert r.result == "verified-numerically"
     assert check_thm1_constants(H=10, n=500, Gamma=0.5).result == "counterexample"
     assert check_thm1_constants(H=10, n=500, bound_factor=1e-3).result == "counterexample"
+
+
+def test_tv_centered_normals_against_quadrature():
+    from scipy import integrate, stats
+    from proofs_check.algorithm1 import _tv_centered_normals
+    direct = integrate.quad(lambda x: 0.5 * abs(stats.norm.pdf(x, 0, 1) - stats.norm.pdf(x, 0, 2)), -30, 30,
+                            points=[-1.5, 0.0, 1.5], limit=200)[0]
+    assert float(_tv_centered_normals(F(1), F(4))) == pytest.approx(direct, abs=1e-8)
+    assert float(_tv_centered_normals(F(1, 3), F(1, 3))) == 0.0
