@@ -375,16 +375,17 @@ def _as_noise_arrays(system, horizon, x0, w, z, du):
     return horizon, x0, w, z
 
 
-def _simulate(system, runs, reward, horizon, x0, noise, *, record=False, err=None):
+def _simulate(system, runs, reward, horizon, x0, noise, *, out=None, err=None):
     """The time loop shared by every entry point: several runs in lockstep on one noise block.
 
     ``runs`` lists policies, or ``(H, m, du)`` arrays of actions played open loop; all runs start
     from ``x0 (m, dx)`` and share ``(w_h, z_h) = noise.step(h - 1)``, so each step's noise is drawn
     once. With ``err = (expert, quantizer)`` each run also accumulates ``sum_h ||u*_h - q(u*_h)||``,
-    ``u*_h`` the expert's action at that run's state with the shared draw ``z_h``. Returns one
-    ``(returns (m,), error_sums (m,) or None, Trajectories or None)`` per run.
+    ``u*_h`` the expert's action at that run's state with the shared draw ``z_h``. With ``out`` (a
+    :class:`Trajectories` of views for this block, one run only) states, actions and rewards are
+    written into it. Returns ``(returns (m,) per run, error sums (m,) per run or None)``.
     """
-    m, dx, du = x0.shape[0], x0.shape[1], int(system.du)
+    m, du = x0.shape[0], int(system.du)
     step = _caller(system.step, _varying(system))
     rew = _caller(reward, _varying(reward))
     acts = [r if isinstance(r, np.ndarray) else _caller(r.act, _varying(r)) for r in runs]
@@ -393,12 +394,8 @@ def _simulate(system, runs, reward, horizon, x0, noise, *, record=False, err=Non
         q = _per_step_quantizer(quantizer)
         expert_act = _caller(expert.act, _varying(expert))
     xs = [x0] * len(runs)
-    returns = [np.zeros(m) for _ in runs]
-    errors = [np.zeros(m) if err is not None else None for _ in runs]
-    if record:
-        states = [np.empty((horizon, m, dx)) for _ in runs]
-        actions = [np.empty((horizon, m, du)) for _ in runs]
-        rewards = [np.empty((horizon, m)) for _ in runs]
+    returns = [np.zeros(m) for _ in runs] if out is None else [out.returns]
+    errors = [np.zeros(m) for _ in runs] if err is not None else None
     for i in range(horizon):
         h = i + 1
         w, z = noise.step(i)
@@ -417,35 +414,27 @@ def _simulate(system, runs, reward, horizon, x0, noise, *, record=False, err=Non
             if err is not None:
                 ue = u if runs[k] is expert else expert_act(x, z, h=h)
                 errors[k] += np.linalg.norm(ue - q(ue), axis=-1)
-            if record:
-                states[k][i], actions[k][i], rewards[k][i] = x, u, r
+            if out is not None:
+                out.states[i], out.actions[i], out.rewards[i] = x, u, r
             xs[k] = step(x, u, w, h=h)
-    out = []
-    for k in range(len(runs)):
-        traj = Trajectories(states[k], actions[k], rewards[k], returns[k], xs[k]) if record else None
-        out.append((returns[k], errors[k], traj))
-    return out
-
-
-def _concat(parts: list) -> Trajectories:
-    if len(parts) == 1:
-        return parts[0]
-    return Trajectories(np.concatenate([p.states for p in parts], axis=1),
-                        np.concatenate([p.actions for p in parts], axis=1),
-                        np.concatenate([p.rewards for p in parts], axis=1),
-                        np.concatenate([p.returns for p in parts]),
-                        np.concatenate([p.final_states for p in parts]))
+    if out is not None:
+        out.final_states[...] = xs[0]
+    return returns, errors
 
 
 def _rollout_blocks(system, run, reward, horizon, x0, w, z) -> Trajectories:
     """Simulate given noise block by block, so rows are grouped exactly as in the estimators."""
-    parts = []
-    for _, start, stop in _blocks(x0.shape[0]):
+    n, dx, du = x0.shape[0], x0.shape[1], int(system.du)
+    traj = Trajectories(np.empty((horizon, n, dx)), np.empty((horizon, n, du)), np.empty((horizon, n)),
+                        np.zeros(n), np.empty((n, dx)))
+    for _, start, stop in _blocks(n):
         rows = slice(start, stop)
         this = run[:, rows] if isinstance(run, np.ndarray) else run
         noise = _ArrayNoise(None if w is None else w[:, rows], None if z is None else z[:, rows])
-        parts.append(_simulate(system, [this], reward, horizon, x0[rows], noise, record=True)[0][2])
-    return _concat(parts)
+        view = Trajectories(traj.states[:, rows], traj.actions[:, rows], traj.rewards[:, rows],
+                            traj.returns[rows], traj.final_states[rows])
+        _simulate(system, [this], reward, horizon, x0[rows], noise, out=view)
+    return traj
 
 
 def rollout(system, policy, reward, horizon, x0, w, z, **kwargs) -> Trajectories:
@@ -860,10 +849,11 @@ def _stream(system, runs, reward, horizon, batch, rng, err=None):
     errors = [np.empty(batch) if err is not None else None for _ in runs]
     for (_, start, stop), g in zip(_blocks(batch), _children(rng, batch)):
         noise = _BlockNoise(system, horizon, stop - start, du, g)
-        for k, (ret, e, _) in enumerate(_simulate(system, runs, reward, horizon, noise.x0, noise, err=err)):
-            returns[k][start:stop] = ret
+        rets, errs = _simulate(system, runs, reward, horizon, noise.x0, noise, err=err)
+        for k in range(len(runs)):
+            returns[k][start:stop] = rets[k]
             if err is not None:
-                errors[k][start:stop] = e / horizon
+                errors[k][start:stop] = errs[k] / horizon
     return returns, errors
 
 
