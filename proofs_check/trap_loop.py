@@ -348,8 +348,8 @@ def check_thm6_loop(
     return CheckResult("thm6.loop", "verified-numerically" if rounding else "proved",
                        f"{label}: I_P -> I_T1 -> I_T2 -> I_T1 holds exactly for the paper's formulas in rationals, "
                        f"{shipped}; the shipped quantizer's values on {grid}-point "
-                       f"grids of each interval are the trap actions and its fallback has |delta| < eps, delta < 0 "
-                       f"for x < 0; " + "; ".join(notes)
+                       f"grids of each interval are the trap actions and, on up to {2 * grid} sampled states outside them, its "
+                       f"fallback has |delta| < eps and delta < 0 for x < 0; " + "; ".join(notes)
                        + "; the I_T2 -> I_T1 image ends exactly at (d+1) eps, the 2-cycle's fixed point (zero margin)")
 
 
