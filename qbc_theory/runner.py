@@ -66,6 +66,7 @@ __all__ = [
     "load_spec",
     "spec_from_dict",
     "run_spec",
+    "run_specs",
     "builtin_spec_paths",
     "code_version",
 ]
@@ -545,7 +546,8 @@ def load_spec(path) -> Spec:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"spec: expected a readable TOML file, found {path} ({exc.__class__.__name__})") from None
+        raise SpecError(f"spec: expected a readable TOML file, found {path} "
+                        f"({exc.__class__.__name__})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -684,8 +686,8 @@ class ResultTable:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise SpecError(f"results: expected a readable JSON file, found {path} ({exc.__class__.__name__})") \
-                from None
+            raise SpecError(f"results: expected a readable JSON file, found {path} "
+                            f"({exc.__class__.__name__})") from None
         return cls.from_dict(data)
 
     def column(self, name: str) -> np.ndarray:
@@ -784,7 +786,12 @@ def _clean_values(cell_name: str, values, seeds: int, reserved) -> dict:
         if not isinstance(name, str) or name in reserved:
             raise DimensionError(f"{where}: expected measurement names other than {', '.join(reserved)}, "
                                  f"found {name!r}")
-        arr = np.asarray(v, dtype=float) if not isinstance(v, (str, bytes)) else np.array([np.nan])
+        try:
+            if isinstance(v, (str, bytes)):
+                raise TypeError
+            arr = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            raise DimensionError(f"{where}: {name}: expected numbers, found {describe(v)}") from None
         if arr.ndim == 0:
             arr = np.full(seeds, float(arr))
         if arr.shape != (seeds,):
@@ -839,13 +846,13 @@ class _Progress:
             print(f"{label}: {total} cells, {cached} cached, {total - cached} to compute", file=sys.stderr,
                   flush=True)
 
-    def update(self, cell: Cell, seconds: float) -> None:
+    def update(self, task: "_Task", seconds: float) -> None:
         self.done += 1
         if self.bar is not None:
             self.bar.update(1)
         elif self.enabled:
-            point = ", ".join(f"{k}={v}" for k, v in cell.point.items())
-            print(f"{self.label}: cell {cell.index} ({point}) done in {seconds:.2f} s "
+            point = ", ".join(f"{k}={v}" for k, v in task.cell.point.items())
+            print(f"{self.label}: {task.spec.id} cell {task.cell.index} ({point}) done in {seconds:.2f} s "
                   f"[{self.done}/{self.total}]", file=sys.stderr, flush=True)
 
     def close(self) -> None:
@@ -877,53 +884,67 @@ def _workers(workers) -> int:
     return int(workers)
 
 
+@dataclass(frozen=True)
+class _Task:
+    """One cell still to compute: the spec it belongs to, the cell and the function to call."""
+
+    spec: Spec
+    cell: Cell
+    func: Callable
+
+    def submit_args(self):
+        return (self.func, self.cell.params, self.cell.seeds, self.cell.seed)
+
+
 class _CellFailed(Exception):
-    """A cell function raised; carries the cell so the error can name it."""
+    """A cell function raised; carries the task so the error can name the cell."""
 
-    def __init__(self, cell: Cell):
-        super().__init__(cell.index)
-        self.cell = cell
+    def __init__(self, task: _Task):
+        super().__init__(task.cell.index)
+        self.task = task
 
 
-def _result(cell: Cell, get):
+def _result(task: _Task, get):
     try:
         return get()
     except Exception as exc:
-        raise _CellFailed(cell) from exc
+        raise _CellFailed(task) from exc
 
 
-def _run_serial(func, todo, on_done, workers, scheduler):
-    for cell in todo:
-        on_done(cell, *_result(cell, lambda: _execute(func, cell.params, cell.seeds, cell.seed)))
+def _run_serial(tasks, on_done, workers, scheduler):
+    for i, task in enumerate(tasks):
+        on_done(i, *_result(task, lambda: _execute(*task.submit_args())))
 
 
-def _run_processes(func, todo, on_done, workers, scheduler):
+def _run_processes(tasks, on_done, workers, scheduler):
     # spawn (not fork): safe with threads in the parent and identical on every platform.
     ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx)
+    pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
     try:
-        futures = {pool.submit(_execute, func, c.params, c.seeds, c.seed): c for c in todo}
+        futures = {pool.submit(_execute, *t.submit_args()): i for i, t in enumerate(tasks)}
         for fut in cf.as_completed(futures):
-            on_done(futures[fut], *_result(futures[fut], fut.result))
+            i = futures[fut]
+            on_done(i, *_result(tasks[i], fut.result))
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 
 
-def _run_dask(func, todo, on_done, workers, scheduler):
+def _run_dask(tasks, on_done, workers, scheduler):
     distributed = _distributed()
     cluster = None
     if scheduler is None:
-        cluster = distributed.LocalCluster(n_workers=min(workers, len(todo)), threads_per_worker=1,
+        cluster = distributed.LocalCluster(n_workers=min(workers, len(tasks)), threads_per_worker=1,
                                            processes=True, dashboard_address=None)
         client = distributed.Client(cluster)
     else:
         client = distributed.Client(scheduler)
     try:
-        futures = {client.submit(_execute, func, c.params, c.seeds, c.seed, pure=False): c for c in todo}
+        futures = {client.submit(_execute, *t.submit_args(), pure=False): i for i, t in enumerate(tasks)}
         for fut in distributed.as_completed(list(futures)):
-            on_done(futures[fut], *_result(futures[fut], fut.result))
+            i = futures[fut]
+            on_done(i, *_result(tasks[i], fut.result))
     finally:
         client.close()
         if cluster is not None:
@@ -931,7 +952,6 @@ def _run_dask(func, todo, on_done, workers, scheduler):
 
 
 _BACKEND_RUNNERS = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}
-
 
 def run_spec(spec, *, backend: str = "processes", out="qbc-out", profile: str = "quick", scheduler=None,
              progress: bool = True, workers: int | None = None) -> ResultTable:
@@ -946,7 +966,7 @@ def run_spec(spec, *, backend: str = "processes", out="qbc-out", profile: str = 
         ``distributed.LocalCluster`` with ``workers`` single-threaded workers, or the existing cluster
         at ``scheduler``.
     out : str or os.PathLike
-        Output directory: cells are cached in ``out/cells/<key>.json`` and the table is written to
+        Output directory: cells are cached in ``out/cells/<key>.json`` and each table is written to
         ``out/<spec id>.<profile>.json``.
     profile : {"quick", "full"}
     scheduler : str, optional
@@ -965,77 +985,148 @@ def run_spec(spec, *, backend: str = "processes", out="qbc-out", profile: str = 
     Raises
     ------
     SpecError
-        On a bad spec, backend, profile, scheduler or workers value.
+        On a bad spec, backend, profile, scheduler or workers value, or two specs with the same id.
     MissingExtraError
         If ``backend="dask"`` and dask is not installed.
     DimensionError
         If a cell function returns malformed measurements.
     RuntimeError
-        If a cell function raises (the cells finished before stay cached).
+        If a cell function raises (naming the spec and cell; the cells finished before stay cached).
+    """
+    return run_specs([spec], backend=backend, out=out, profile=profile, scheduler=scheduler,
+                     progress=progress, workers=workers)[0]
+
+
+def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str = "quick", scheduler=None,
+              progress: bool = True, workers: int | None = None) -> list[ResultTable]:
+    """Run the grids of several specs in one pool of workers, reusing cached cells.
+
+    All missing cells of all specs are submitted together, so a pool (or a local Dask cluster) starts
+    once and the cells of different specs share the workers. Each spec's results are exactly those
+    :func:`run_spec` gives for it alone.
+
+    Parameters
+    ----------
+    specs : sequence of Spec, str or os.PathLike
+        Specs with distinct ids.
+    backend : {"serial", "processes", "dask"}
+        ``processes`` uses a ``ProcessPoolExecutor`` (spawn) with ``workers`` processes; ``dask`` a
+        ``distributed.LocalCluster`` with ``workers`` single-threaded workers, or the existing cluster
+        at ``scheduler``.
+    out : str or os.PathLike
+        Output directory: cells are cached in ``out/cells/<key>.json`` and each table is written to
+        ``out/<spec id>.<profile>.json``.
+    profile : {"quick", "full"}
+    scheduler : str, optional
+        Address of a Dask scheduler (``"tcp://HOST:PORT"``); only with ``backend="dask"``.
+    progress : bool
+        Show progress on stderr (a tqdm bar on a terminal when tqdm is installed, else plain lines).
+    workers : int, optional
+        Worker processes for ``processes`` and a local Dask cluster; default: all available cores.
+
+    Returns
+    -------
+    list of ResultTable
+        In the order of ``specs``; each identical whatever the backend, the workers and the cache.
+
+    Raises
+    ------
+    SpecError
+        On a bad spec, backend, profile, scheduler or workers value, or two specs with the same id.
+    MissingExtraError
+        If ``backend="dask"`` and dask is not installed.
+    DimensionError
+        If a cell function returns malformed measurements.
+    RuntimeError
+        If a cell function raises (naming the spec and cell; the cells finished before stay cached).
     """
     t0 = time.perf_counter()
-    if not isinstance(spec, Spec):
-        spec = load_spec(spec)
+    specs = [s if isinstance(s, Spec) else load_spec(s) for s in specs]
+    if not specs:
+        raise SpecError("specs: expected at least one spec, found none")
+    ids = [s.id for s in specs]
+    for spec_id in ids:
+        if ids.count(spec_id) > 1:
+            raise SpecError(f"specs: expected distinct ids, found {spec_id!r} {ids.count(spec_id)} times")
     if backend not in BACKENDS:
         raise SpecError(f"backend: expected one of {', '.join(BACKENDS)}, found {describe(backend)}")
     if scheduler is not None and backend != "dask":
         raise SpecError(f"scheduler: expected only with backend 'dask', found backend {backend!r}")
     if scheduler is not None and not isinstance(scheduler, str):
-        raise SpecError(f"scheduler: expected an address such as 'tcp://HOST:PORT', found {describe(scheduler)}")
+        raise SpecError(f"scheduler: expected an address such as 'tcp://HOST:PORT', found "
+                        f"{describe(scheduler)}")
     n_workers = _workers(workers)
     out = Path(out)
-    params, grid, seeds = spec.resolved(profile)
-    cells = spec.cells(profile)
-    registered = get_cell(spec.cell)
-    reserved = (*_RESERVED_COLUMNS, *grid)
 
-    values: dict[int, dict] = {}
-    for cell in cells:
-        cached = _load_cached(out, cell, spec.cell, reserved)
-        if cached is not None:
-            values[cell.index] = cached
-    cached_indices = sorted(values)
-    todo = [c for c in cells if c.index not in values]
-    version = code_version(spec.cell)
-    bar = _Progress(f"{spec.id} [{profile}]", len(cells), len(cached_indices), progress)
+    plans = []
+    tasks: list[_Task] = []
+    for spec in specs:
+        params, grid, seeds = spec.resolved(profile)
+        plan = {"spec": spec, "params": params, "grid": grid, "seeds": seeds, "cells": spec.cells(profile),
+                "reserved": (*_RESERVED_COLUMNS, *grid), "version": code_version(spec.cell), "values": {}}
+        func = get_cell(spec.cell).func
+        for cell in plan["cells"]:
+            cached = _load_cached(out, cell, spec.cell, plan["reserved"])
+            if cached is None:
+                tasks.append(_Task(spec=spec, cell=cell, func=func))
+            else:
+                plan["values"][cell.index] = cached
+        plan["cached"] = sorted(plan["values"])
+        plans.append(plan)
+    by_id = {plan["spec"].id: plan for plan in plans}
+    label = f"{specs[0].id} [{profile}]" if len(specs) == 1 else f"{len(specs)} specs [{profile}]"
+    total = sum(len(p["cells"]) for p in plans)
+    bar = _Progress(label, total, total - len(tasks), progress)
 
-    def on_done(cell: Cell, raw, seconds: float) -> None:
-        clean = _clean_values(spec.cell, raw, cell.seeds, reserved)
+    def on_done(i: int, raw, seconds: float) -> None:
+        task = tasks[i]
+        spec, cell, plan = task.spec, task.cell, by_id[task.spec.id]
+        clean = _clean_values(spec.cell, raw, cell.seeds, plan["reserved"])
         _atomic_write_json(_cell_path(out, cell.key), {
             "format": _CELL_FORMAT, "key": cell.key, "spec": spec.id, "cell": spec.cell,
-            "code_version": version, "params": cell.params, "seeds": cell.seeds, "entropy": spec.entropy,
-            "spawn_key": list(cell.seed.spawn_key), "values": clean, "seconds": seconds})
-        values[cell.index] = clean
-        bar.update(cell, seconds)
+            "code_version": plan["version"], "params": cell.params, "seeds": cell.seeds,
+            "entropy": spec.entropy, "spawn_key": list(cell.seed.spawn_key), "values": clean,
+            "seconds": seconds})
+        plan["values"][cell.index] = clean
+        bar.update(task, seconds)
 
     try:
-        if todo:
+        if tasks:
             try:
-                _BACKEND_RUNNERS[backend](registered.func, todo, on_done, n_workers, scheduler)
+                _BACKEND_RUNNERS[backend](tasks, on_done, n_workers, scheduler)
             except _CellFailed as failed:
-                cause = failed.__cause__
-                point = ", ".join(f"{k}={v}" for k, v in failed.cell.point.items())
-                raise RuntimeError(f"{spec.id}: cell {failed.cell.index} ({point}) of {spec.cell!r} failed: "
-                                   f"{cause.__class__.__name__}: {cause}") from cause
+                cause, task = failed.__cause__, failed.task
+                point = ", ".join(f"{k}={v}" for k, v in task.cell.point.items())
+                raise RuntimeError(f"{task.spec.id}: cell {task.cell.index} ({point}) of {task.spec.cell!r} "
+                                   f"failed: {cause.__class__.__name__}: {cause}") from cause
     finally:
         bar.close()
+    seconds = time.perf_counter() - t0
+    tables = []
+    for plan in plans:
+        table = _assemble(plan, profile, {"backend": backend, "computed": sorted(set(plan["values"]) -
+                                                                               set(plan["cached"])),
+                                          "cached": plan["cached"], "seconds": seconds, "out": str(out)})
+        table.to_json(out / f"{table.spec_id}.{profile}.json")
+        tables.append(table)
+    return tables
 
+
+def _assemble(plan: dict, profile: str, run: dict) -> ResultTable:
+    spec, values, seeds = plan["spec"], plan["values"], plan["seeds"]
     columns = tuple(values[0])
     rows = []
-    for cell in cells:
+    for cell in plan["cells"]:
         vals = values[cell.index]
         if tuple(vals) != columns:
             raise DimensionError(f"cell function {spec.cell!r}: expected the measurements {list(columns)} in "
                                  f"every cell, found {list(vals)} in cell {cell.index}")
         for s in range(seeds):
             rows.append({"cell": cell.index, "seed": s, **cell.point, **{k: v[s] for k, v in vals.items()}})
-    table = ResultTable(
-        spec_id=spec.id, cell=spec.cell, profile=profile, entropy=spec.entropy, code_version=version,
-        params=params, grid={k: list(v) for k, v in grid.items()}, seeds=seeds, columns=columns,
-        rows=tuple(rows),
+    return ResultTable(
+        spec_id=spec.id, cell=spec.cell, profile=profile, entropy=spec.entropy, code_version=plan["version"],
+        params=plan["params"], grid={k: list(v) for k, v in plan["grid"].items()}, seeds=seeds,
+        columns=columns, rows=tuple(rows),
         cells=tuple({"index": c.index, "key": c.key, "spawn_key": list(c.seed.spawn_key), "point": c.point}
-                    for c in cells),
-        run={"backend": backend, "computed": sorted(set(values) - set(cached_indices)),
-             "cached": cached_indices, "seconds": time.perf_counter() - t0, "out": str(out)})
-    table.to_json(out / f"{spec.id}.{profile}.json")
-    return table
+                    for c in plan["cells"]),
+        run=run)

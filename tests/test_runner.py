@@ -25,6 +25,7 @@ from qbc_theory.runner import (
     cell_function,
     load_spec,
     run_spec,
+    run_specs,
     spec_from_dict,
 )
 from qbc_theory.scaling import compare_slope, fit_slope
@@ -182,6 +183,31 @@ def test_processes_backend_is_bit_identical_to_serial(tmp_path):
     assert procs == serial
     assert data_of(procs) == data_of(serial)
     assert procs.run["computed"] == list(range(8))
+
+
+def test_several_specs_in_one_pool_equal_each_run_alone(tmp_path):
+    one = load_spec(write_spec(tmp_path))
+    d = base_dict()
+    d["grid"] = {"n": [5, 6, 7]}
+    two = spec_from_dict(d)
+    together = run_specs([one, two], backend="processes", out=tmp_path / "a", progress=False, workers=2)
+    alone = [run_spec(s, backend="serial", out=tmp_path / "b", progress=False) for s in (one, two)]
+    assert together == alone
+    assert [t.run["computed"] for t in together] == [list(range(8)), list(range(3))]
+    assert (tmp_path / "a" / "d.quick.json").is_file()
+    with pytest.raises(SpecError, match="specs: expected distinct ids, found 'd' 2 times"):
+        run_specs([two, two], backend="serial", out=tmp_path / "c", progress=False)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [({"u": "x"}, "u: expected numbers"), ({"u": [[1, 2], [3]]}, "u: expected numbers"),
+     ({"u": [1.0, np.inf]}, "u: expected finite"), ({"seed": 1.0}, "other than cell, seed, n"),
+     ({}, "non-empty dict")],
+)
+def test_clean_values_refuses_malformed_measurements(bad, match):
+    with pytest.raises(DimensionError, match=match):
+        runner._clean_values("c", bad, 2, ("cell", "seed", "n"))
 
 
 @pytest.mark.dask
