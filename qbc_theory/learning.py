@@ -167,37 +167,40 @@ def _token_boxes(quantizer: UniformBinning, tokens: np.ndarray) -> tuple[np.ndar
     return edges[cols, idx], edges[cols, idx + 1]
 
 
-def _log_ndtr_diff_tail(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``log(Phi(hi) - Phi(lo))`` from ``log Phi``, for ``lo < hi`` with ``lo <= 0`` (no cancellation)."""
+def _log_ndtr_diff_tail(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``log(Phi(b) - Phi(a))`` for ``a < b`` from ``log Phi``, without cancellation or underflow.
+
+    For ``a > 0`` the symmetric form ``Phi(-a) - Phi(-b)`` keeps both terms away from 1; then
+    ``log Phi(hi) + log(1 - exp(log Phi(lo) - log Phi(hi)))`` is evaluated with ``expm1``.
+    """
+    flip = a > 0
+    lo = np.where(flip, -b, a)
+    hi = np.where(flip, -a, b)
     la = log_ndtr(lo)
     lb = log_ndtr(hi)
     with np.errstate(divide="ignore"):
         return lb + np.log(-np.expm1(la - lb))
 
 
-# Below this probability the plain difference of normal CDFs has lost more than ~1e-10 relative
-# accuracy (absolute error ~1e-16), so those entries are recomputed from log Phi.
+# The plain difference Phi(b) - Phi(a) has absolute error ~1e-16, so where it is at least 1e-6 its
+# relative error is below ~1e-10; smaller probabilities are recomputed in log space.
 _SMALL_PROBABILITY = 1e-6
 
 
 def _log_ndtr_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``log(Phi(b) - Phi(a))`` for ``a < b``, stable in both tails.
 
-    For ``a > 0`` the symmetric form ``Phi(-a) - Phi(-b)`` keeps both terms away from 1. The plain
-    difference is used where it is at least ``1e-6``; smaller probabilities (far tails, narrow cells)
-    are computed as ``log Phi(hi) + log(1 - exp(log Phi(lo) - log Phi(hi)))`` with ``expm1``, which
-    neither underflows nor cancels.
+    The plain difference of normal CDFs is used where it is at least ``1e-6`` (relative error below
+    ``1e-10``); the entries below (far tails, narrow cells) are recomputed by
+    :func:`_log_ndtr_diff_tail`.
     """
-    flip = a > 0
-    lo = np.where(flip, -b, a)
-    hi = np.where(flip, -a, b)
-    p = ndtr(hi)
-    p -= ndtr(lo)
+    p = ndtr(b)
+    p -= ndtr(a)
     small = ~(p >= _SMALL_PROBABILITY)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(p)
     if small.any():
-        out[small] = _log_ndtr_diff_tail(lo[small], hi[small])
+        out[small] = _log_ndtr_diff_tail(a[small], b[small])
     return out
 
 
