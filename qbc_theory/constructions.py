@@ -65,6 +65,10 @@ class Construction:
         Lipschitz example); ``None`` where the theorem is about every learner (Theorems 8, 9).
     params : dict
         The construction's constants (JSON-ready).
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 6, 8, 9 and the appendix's Lipschitz-learner example.
     """
 
     name: str
@@ -110,6 +114,10 @@ class StepDynamics:
     -----
     ``time_varying = True``: :meth:`step` takes the paper's step ``h``. The dynamics are noiseless;
     :meth:`sample_noise` returns zeros and consumes no randomness.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 8 and 9 (constructions).
     """
 
     first: object
@@ -162,6 +170,10 @@ class StepReward:
     Notes
     -----
     ``time_varying = True``: the engine calls ``reward(x, u, h=h)`` with the paper's 1-based step.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 8 and 9 (constructions).
     """
 
     first: object
@@ -189,6 +201,10 @@ class StepReward:
 class TargetPolicy:
     r"""A deterministic scalar policy ``u = t(x)`` (the same at every step).
 
+    .. math::
+
+        \pi_h(x) = \delta_{t(x)}, \qquad h = 1, \dots, H.
+
     Parameters
     ----------
     target : callable
@@ -197,6 +213,10 @@ class TargetPolicy:
         Lipschitz constant of ``t``.
     label : str
         Name used by :meth:`to_dict`.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 8 (the experts ``pi^a``, ``pi^b``).
     """
 
     target: object
@@ -238,6 +258,10 @@ class BernoulliPolicy:
         Probability of ``high``, in [0, 1].
     high, low : float
         The two actions.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 9 (the experts ``pi^a``, ``pi^b``).
     """
 
     p: float
@@ -271,11 +295,19 @@ class BernoulliPolicy:
 class OffsetLinearPolicy:
     r"""Linear feedback with a constant offset, ``u = K x + delta`` (the appendix's expert).
 
+    .. math::
+
+        \pi(x) = K x + \delta, \qquad \|\pi(x) - \pi(x')\| \le \|K\|\, \|x - x'\|.
+
     Parameters
     ----------
     K : (du, dx) array_like
     offset : (du,) array_like
         The constant ``delta``.
+
+    References
+    ----------
+    Cao & Xie 2026, Appendix (Lipschitz-learner example).
     """
 
     K: np.ndarray

@@ -151,6 +151,10 @@ def quantize_actions(quantizer, u) -> np.ndarray:
     ------
     DimensionError
         For a chunk tokenizer with ``chunk > 1`` or actions of the wrong dimension.
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (a quantized action is played as its representative).
     """
     return _per_step_quantizer(quantizer)(np.asarray(u, dtype=float))
 
@@ -164,6 +168,10 @@ def encode_actions(quantizer, u) -> np.ndarray:
     ------
     DimensionError
         For a chunk tokenizer with ``chunk > 1`` or ``dim > 1`` (no flat token exists).
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (log-loss BC on the tokens ``q(u_h)``).
     """
     u = np.asarray(u, dtype=float)
     chunk = getattr(quantizer, "chunk", None)
@@ -191,6 +199,10 @@ class Noise:
         Process noise; ``w[h - 1]`` enters the transition after step ``h``.
     z : (H, N, du) ndarray
         Standard normals of the policies, ``z[h - 1]`` used at step ``h``.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (shared-noise coupling).
     """
 
     x0: np.ndarray
@@ -331,6 +343,10 @@ class Trajectories:
         ``sum_h r_h``.
     final_states : (N, dx) ndarray
         ``x_{H+1}``.
+
+    .. math::
+
+        G = \sum_{h=1}^{H} r_h(x_h, u_h).
     """
 
     states: np.ndarray
@@ -471,6 +487,10 @@ def rollout(system, policy, reward, horizon, x0, w, z, **kwargs) -> Trajectories
         On wrong shapes of the inputs or of what the policy or reward returns.
     TypeError
         On unknown keyword arguments.
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (trajectory law ``P^{pi, T}``).
     """
     reject_unknown_kwargs("rollout", kwargs)
     _, du = _check_system(system)
@@ -604,6 +624,10 @@ class Dataset:
         ``q(u_h)``.
     next_states : (n, H, dx) ndarray
         ``x_{h+1}`` (for transition models, Algorithm 1).
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (data) and Algorithm 1.
     """
 
     states: np.ndarray
@@ -893,6 +917,10 @@ def evaluate(system, policy, reward, horizon, batch, rng, *, level=0.95, **kwarg
     ------
     DimensionError
         On bad sizes or shapes.
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (return of a policy).
     """
     reject_unknown_kwargs("evaluate", kwargs)
     _, du = _check_system(system)
@@ -1071,6 +1099,10 @@ def action_error(expert, quantizer, states, z=None, **kwargs) -> np.ndarray:
     ------
     DimensionError
         On wrong shapes.
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (in-distribution quantization error) and Theorem 6.
     """
     reject_unknown_kwargs("action_error", kwargs)
     states = np.asarray(states, dtype=float)
