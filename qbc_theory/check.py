@@ -62,10 +62,12 @@ def _expert_rollouts(system, expert, horizon: int, trajectories: int, rng: np.ra
     z = rng.standard_normal((horizon, trajectories, system.du))
     states = np.empty((horizon, trajectories, system.dx))
     actions = np.empty((horizon, trajectories, system.du))
-    for h in range(horizon):
-        states[h] = x
-        actions[h] = expert.act(x, z[h])
-        x = system.step(x, actions[h], w[h])
+    # An unstable closed loop may overflow on long horizons; the caller checks finiteness.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for h in range(horizon):
+            states[h] = x
+            actions[h] = expert.act(x, z[h])
+            x = system.step(x, actions[h], w[h])
     return states, actions
 
 
@@ -369,7 +371,7 @@ class AssumptionReport:
         lines.append(f"  Gamma = sum ||A^j B||       {num(st.Gamma)}"
                      + (f"  (tail bound {st.gain_sum.tail_bound:.2g})" if st.gain_sum else ""))
         if st.horizon_gain is not None:
-            lines.append(f"  Gamma_H (H={self.instance.get('horizon')})             {num(st.horizon_gain)}")
+            lines.append(f"  {'Gamma_H (H=%s)' % self.instance.get('horizon'):<28}{num(st.horizon_gain)}")
         lines.append(f"  C, eta                      {num(st.C)}, {num(st.eta)}   [{st.method}]")
         if st.exact is not None:
             lines.append(f"  C at this eta: exact {num(st.exact.C)}, LMI "
@@ -431,14 +433,14 @@ def _bound_value(name: str, values: dict):
         return None, "the bound library qbc_theory.bounds is not available"
     try:
         b = bounds.get(name, form="explicit")
-    except (KeyError, QbcError) as exc:
+    except (KeyError, ValueError, QbcError) as exc:
         return None, f"bound {name!r} not in the library ({exc})"
     missing = [s for s in b.symbols if s not in values or values[s] is None]
     if missing:
         return None, f"{name} needs {', '.join(missing)}, which the checker does not determine"
     try:
         val = float(np.asarray(b.evaluate(**{s: values[s] for s in b.symbols})))
-    except QbcError as exc:
+    except (QbcError, ValueError, TypeError) as exc:
         return None, f"{name}: {exc}"
     return val, f"{name} (explicit form) at " + ", ".join(f"{s}={values[s]:.4g}" for s in b.symbols)
 
@@ -539,9 +541,7 @@ def check(instance, **options) -> AssumptionReport:
 
     # quantization error
     states, actions = _expert_rollouts(system, expert, H, trajectories, rng_roll)
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = bool(np.all(np.isfinite(actions)))
-    if not finite:
+    if not np.all(np.isfinite(actions)):
         raise AssumptionError(f"expert: rollouts overflow within H={H} steps (rho(A + BK)={rho_cl:.4g}); "
                               "eps_q cannot be measured")
     qe = _error_from_actions(quantizer, actions, system, expert, level)

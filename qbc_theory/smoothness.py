@@ -55,12 +55,30 @@ _DEFAULT_K = 3.0
 
 
 def quantize_step(quantizer, u) -> np.ndarray:
-    """``q(u)`` for per-step actions ``u (..., du)``; a DCT tokenizer counts as per-step only with chunk 1.
+    r"""``q(u)`` for per-step actions; a DCT tokenizer counts as per-step only with chunk 1.
+
+    .. math::
+
+        u \mapsto q(u) = \mathrm{decode}(\mathrm{encode}(u)).
+
+    Parameters
+    ----------
+    quantizer : a quantizer of :mod:`qbc_theory.quantizers`
+    u : (..., du) array_like
+        Actions.
+
+    Returns
+    -------
+    (..., du) ndarray
 
     Raises
     ------
     DimensionError
         For a chunk tokenizer with ``chunk > 1``.
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (the pushforward policy q#pi).
     """
     u = np.asarray(u, dtype=float)
     if isinstance(quantizer, DCTBinning):
@@ -277,8 +295,12 @@ def threshold_wasserstein(support_p, p, support_q, q, eps_prime, **kwargs) -> fl
     .. math::
 
         W_{c_{\varepsilon'}}(P, Q) = \min_{\pi \ge 0,\; \pi 1 = p,\; \pi^\top 1 = q}
-        \sum_{i,j} \pi_{ij}\, \mathbb{1}\{\|a_i - b_j\| > \varepsilon'\};
+        \sum_{i,j} \pi_{ij}\, \mathbb{1}\{\|a_i - b_j\| > \varepsilon'\}
+        = 1 - \max_{\pi \ge 0,\; \pi 1 \le p,\; \pi^\top 1 \le q}
+        \sum_{\|a_i - b_j\| \le \varepsilon'} \pi_{ij};
         \qquad \varepsilon' = 0:\; W = \mathrm{TV}(P, Q).
+
+    The second form (a maximum flow on the pairs within ``eps'``) is the one solved.
 
     Parameters
     ----------
@@ -322,15 +344,24 @@ def threshold_wasserstein(support_p, p, support_q, q, eps_prime, **kwargs) -> fl
     eps_prime = as_real("eps_prime", eps_prime, nonnegative=True)
     m, k = a.shape[0], b.shape[0]
     gap = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
-    cost = _exceeds(gap, eps_prime).astype(float).ravel()
-    rows = scipy.sparse.kron(scipy.sparse.eye(m), np.ones((1, k)))
-    cols = scipy.sparse.kron(np.ones((1, m)), scipy.sparse.eye(k))
-    A_eq = scipy.sparse.vstack([rows, cols]).tocsr()
-    b_eq = np.concatenate([p, q])
-    res = scipy.optimize.linprog(cost, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    # With a 0/1 cost, W = 1 - (largest mass a sub-coupling can put on pairs within eps'): a partial plan
+    # on those pairs with marginals <= (p, q) completes to a coupling whose other pairs cost 1 each.
+    # This form is always feasible (no equality constraints to meet exactly) and has one variable per
+    # close pair only.
+    rows, cols = np.nonzero(~_exceeds(gap, eps_prime))
+    if rows.size == 0:
+        return 1.0
+    e = rows.size
+    A_ub = scipy.sparse.vstack([
+        scipy.sparse.csr_matrix((np.ones(e), (rows, np.arange(e))), shape=(m, e)),
+        scipy.sparse.csr_matrix((np.ones(e), (cols, np.arange(e))), shape=(k, e)),
+    ]).tocsr()
+    res = scipy.optimize.linprog(-np.ones(e), A_ub=A_ub, b_ub=np.concatenate([p, q]), bounds=(0, None),
+                                 method="highs", options={"primal_feasibility_tolerance": 1e-10,
+                                                          "dual_feasibility_tolerance": 1e-10})
     if res.status != 0:
         raise SolverError(f"threshold_wasserstein: HiGHS did not solve the transport LP ({res.message})")
-    return float(min(max(res.fun, 0.0), 1.0))
+    return float(min(max(1.0 + res.fun, 0.0), 1.0))
 
 
 def _cell_edges(qz: UniformBinning) -> np.ndarray:
@@ -506,9 +537,14 @@ class _GaussianBinning:
         P = binned_gaussian(self.expert.mean(x), sigma, self.quantizer)
         Q = binned_gaussian(self.expert.mean(xp), sigma, self.quantizer)
         out = np.empty(x.shape[0])
+        full_grid = self.quantizer.bins ** self.quantizer.dim <= 2**20
         for i in range(x.shape[0]):
-            if self.eps_prime == 0.0 and P.shape[1] == 1:
-                out[i] = 0.5 * float(np.abs(P[i, 0] - Q[i, 0]).sum())
+            if self.eps_prime == 0.0 and full_grid:
+                # W at eps' = 0 is total variation; both laws live on the same grid of representatives.
+                jp, jq = P[i, 0], Q[i, 0]
+                for c in range(1, P.shape[1]):
+                    jp, jq = np.multiply.outer(jp, P[i, c]).ravel(), np.multiply.outer(jq, Q[i, c]).ravel()
+                out[i] = 0.5 * float(np.abs(jp - jq).sum())
                 continue
             a, p = _joint(P[i], self.reps, self._KEEP)
             b, q = _joint(Q[i], self.reps, self._KEEP)

@@ -17,6 +17,7 @@ from qbc_theory import (
     LinearSystem,
     TrackingReward,
     UniformBinning,
+    instance_from_dict,
     load_instance,
 )
 from qbc_theory.check import check, clip_exit_bound, quantization_error
@@ -116,6 +117,22 @@ def test_unstable_system_is_reported_not_raised_and_exits_1():
         assert not rep.theorems[key].applies
         assert any("1.02" in r for r in rep.theorems[key].reasons)
     assert rep.upper_bound_applies is False and rep.exit_code == 1
+    json.dumps(d, allow_nan=False)
+    assert "no (exit 1)" in rep.format_text()
+
+
+def test_chunk_tokenizer_is_outside_the_per_step_theorems():
+    doc = {"system": {"A": [[0.5, 0.1], [0.0, 0.9]], "B": [[0.0], [1.0]]},
+           "expert": {"kind": "linear", "K": [[-0.1, -0.2]]},
+           "quantizer": {"kind": "dct", "scale": 10.0, "chunk": 4}, "run": {"horizon": 20}}
+    rep = check(instance_from_dict(doc), **FAST)
+    for key in ("thm2", "thm3", "thm7"):
+        assert not rep.theorems[key].applies
+        assert any("chunk" in r for r in rep.theorems[key].reasons)
+    assert rep.exit_code == 1
+    doc["quantizer"]["chunk"] = 1  # per-step rounding is binning without a clip range
+    one = check(instance_from_dict(doc), **FAST)
+    assert one.theorems["thm3"].applies and one.quantizer["eps_q_kind"] == "sup"
 
 
 def test_unstable_closed_loop_is_a_warning():

@@ -53,6 +53,31 @@ def test_w_hand_solved_couplings():
     assert threshold_wasserstein([[0.0, 0.0]], [1.0], [[0.3, 0.4]], [1.0], 0.51) == pytest.approx(0.0, abs=1e-12)
 
 
+def _w_equality_lp(a, p, b, q, eps):
+    """The textbook transport LP (equality marginals, 0/1 cost), solved independently."""
+    import scipy.optimize
+
+    m, k = len(a), len(b)
+    cost = (np.abs(np.subtract.outer(a, b)) > eps).astype(float).ravel()
+    A_eq = np.zeros((m + k, m * k))
+    for i in range(m):
+        A_eq[i, i * k:(i + 1) * k] = 1.0
+    for j in range(k):
+        A_eq[m + j, j::k] = 1.0
+    res = scipy.optimize.linprog(cost, A_eq=A_eq, b_eq=np.concatenate([p, q]), bounds=(0, None), method="highs")
+    return res.fun
+
+
+def test_w_matches_the_equality_form_transport_lp(rng):
+    for _ in range(15):
+        m, k = rng.integers(1, 8, size=2)
+        a, b = rng.normal(size=m), rng.normal(size=k)
+        p, q = rng.dirichlet(np.ones(m)), rng.dirichlet(np.ones(k))
+        eps = float(rng.uniform(0, 1.5))
+        # the reference LP runs at HiGHS's default feasibility tolerance (1e-7)
+        assert threshold_wasserstein(a, p, b, q, eps) == pytest.approx(_w_equality_lp(a, p, b, q, eps), abs=1e-6)
+
+
 def test_w_is_monotone_and_below_tv(rng):
     a, b = rng.normal(size=8), rng.normal(size=5)
     p, q = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(5))
@@ -200,3 +225,20 @@ def test_audit_gaussian_expert_respects_linear_modulus_and_catches_a_wrong_one(r
         modulus_audit(expert, DCTBinning(scale=4.0), states, rng, eps_prime=0.0)
     with pytest.raises(TypeError, match="eps_prime"):
         modulus_audit(expert, q, states, rng)
+
+
+def test_audit_two_dimensional_gaussian_total_variation(rng):
+    q = UniformBinning(-2.0, 2.0, 12, dim=2)
+    expert = LinearExpert([[0.6, 0.0], [0.2, -0.4]], noise_std=0.25)
+    mod = gaussian_tvc(expert.lipschitz, 0.25)
+    audit = modulus_audit(expert, q, rng.normal(size=(200, 2)), rng, eps_prime=0.0, pairs=8, kappa=mod.kappa,
+                          radii=[0.01, 0.1, 0.5])
+    assert audit.violation is False
+    # the worst pair's TV, recomputed through the LP on the joint grid
+    wt = audit.worst[-1]
+    P = binned_gaussian(np.array([wt["actions"][0]]), 0.25, q)[0]
+    Q = binned_gaussian(np.array([wt["actions"][1]]), 0.25, q)[0]
+    reps = q.representatives()
+    atoms = np.stack(np.meshgrid(reps[0], reps[1], indexing="ij"), -1).reshape(-1, 2)
+    lp = threshold_wasserstein(atoms, np.outer(P[0], P[1]).ravel(), atoms, np.outer(Q[0], Q[1]).ravel(), 0.0)
+    assert wt["w"] == pytest.approx(lp, abs=1e-9)
