@@ -50,6 +50,7 @@ import matplotlib.style
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.container import Container
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
@@ -62,7 +63,7 @@ __all__ = [
     "STYLE_FILE",
     "paper_style",
     "PlotResult",
-    "SlopeFit",
+    "PowerLawFit",
     "MeasuredSeries",
     "BoundCurve",
     "Curve",
@@ -188,6 +189,14 @@ def _fixed(name: str, value) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((_name(f"{name} key", k), as_real(f"{name}[{k!r}]", v)) for k, v in value.items()))
 
 
+def _interval_end(name: str, value, infinity: float) -> float:
+    if value is None:
+        return infinity
+    if isinstance(value, (numbers.Real, np.floating)) and not isinstance(value, bool) and float(value) == infinity:
+        return infinity
+    return as_real(name, value)
+
+
 def _unique_labels(name: str, items) -> None:
     labels = [item.label for item in items]
     dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
@@ -196,15 +205,20 @@ def _unique_labels(name: str, items) -> None:
 
 
 @dataclass(frozen=True)
-class SlopeFit:
+class PowerLawFit:
     r"""A fitted power law ``y = prefactor * x**slope`` with a confidence interval on the slope.
+
+    .. math:: y = c\, x^{p}, \qquad p \in [p_{\mathrm{lo}}, p_{\mathrm{hi}}]
 
     Parameters
     ----------
     slope : float
         Fitted exponent (the slope in log-log coordinates).
     ci_low, ci_high : float
-        Confidence interval of the slope, ``ci_low <= slope <= ci_high``.
+        Confidence interval of the slope, ``ci_low <= ci_high`` (a percentile bootstrap interval
+        need not contain the point estimate, so that is not required). An end may be infinite
+        (``-inf`` / ``inf``, or ``None``) when the interval is unbounded, as a bootstrap interval is
+        when too many replicates have no defined slope.
     prefactor : float
         Positive prefactor, so that the fitted line is ``prefactor * x**slope`` (independent of the
         logarithm's base used in the fit).
@@ -214,8 +228,7 @@ class SlopeFit:
     Raises
     ------
     DimensionError
-        If a value is not finite, the interval does not contain the slope, or the prefactor is not
-        positive.
+        If the slope is not finite, ``ci_low > ci_high``, or the prefactor is not positive.
     """
 
     slope: float
@@ -225,22 +238,40 @@ class SlopeFit:
     ci_level: float = 0.95
 
     def __post_init__(self):
-        slope = as_real("SlopeFit.slope", self.slope)
-        lo = as_real("SlopeFit.ci_low", self.ci_low)
-        hi = as_real("SlopeFit.ci_high", self.ci_high)
-        if not lo <= slope <= hi:
-            raise DimensionError(f"SlopeFit: expected ci_low <= slope <= ci_high, found {lo:g}, {slope:g}, {hi:g}")
+        slope = as_real("PowerLawFit.slope", self.slope)
+        lo = _interval_end("PowerLawFit.ci_low", self.ci_low, -math.inf)
+        hi = _interval_end("PowerLawFit.ci_high", self.ci_high, math.inf)
+        if not lo <= hi:
+            raise DimensionError(f"PowerLawFit: expected ci_low <= ci_high, found {lo:g} > {hi:g}")
         object.__setattr__(self, "slope", slope)
         object.__setattr__(self, "ci_low", lo)
         object.__setattr__(self, "ci_high", hi)
-        object.__setattr__(self, "prefactor", as_real("SlopeFit.prefactor", self.prefactor, positive=True))
-        object.__setattr__(self, "ci_level", as_real("SlopeFit.ci_level", self.ci_level, low=0.0, high=1.0,
+        object.__setattr__(self, "prefactor", as_real("PowerLawFit.prefactor", self.prefactor, positive=True))
+        object.__setattr__(self, "ci_level", as_real("PowerLawFit.ci_level", self.ci_level, low=0.0, high=1.0,
                                                      open_low=True, open_high=True))
 
+    @classmethod
+    def from_fit(cls, fit) -> PowerLawFit:
+        """Convert a fit with ``slope``, natural-log ``intercept``, ``ci = (lo, hi)`` and ``level``.
+
+        This is the shape of :class:`qbc_theory.scaling.SlopeFit` (read by attribute, not imported).
+
+        Raises
+        ------
+        DimensionError
+            If an attribute is missing or invalid.
+        """
+        try:
+            slope, intercept, (lo, hi), level = fit.slope, fit.intercept, fit.ci, fit.level
+        except (AttributeError, TypeError, ValueError):
+            raise DimensionError(f"fit: expected an object with slope, intercept, ci = (lo, hi) and level, "
+                                 f"found {describe(fit)}") from None
+        return cls(slope, lo, hi, prefactor=math.exp(as_real("fit.intercept", intercept)), ci_level=level)
+
     def to_dict(self) -> dict:
-        """JSON-ready fields."""
-        return {"slope": self.slope, "ci": [self.ci_low, self.ci_high], "prefactor": self.prefactor,
-                "ci_level": self.ci_level}
+        """JSON-ready fields (an infinite interval end becomes ``None``)."""
+        ci = [None if math.isinf(v) else v for v in (self.ci_low, self.ci_high)]
+        return {"slope": self.slope, "ci": ci, "prefactor": self.prefactor, "ci_level": self.ci_level}
 
 
 @dataclass(frozen=True)
@@ -256,18 +287,19 @@ class MeasuredSeries:
     mean : (m,) array_like
         Measured mean regret :math:`J(\pi^\star) - J(\hat\pi)` at each grid point.
     ci_low, ci_high : (m,) array_like, optional
-        Confidence interval of the mean at each point, ``ci_low <= mean <= ci_high``; give both or
-        neither (then no error bars are drawn).
+        Confidence interval of the mean at each point, ``ci_low <= ci_high`` (a percentile bootstrap
+        interval need not contain the mean, so that is not required); give both or neither (then no
+        error bars are drawn).
     ci_level : float, default 0.95
         Level of the intervals, in (0, 1).
-    fit : SlopeFit, optional
+    fit : PowerLawFit, optional
         A power-law fit of ``mean`` against ``x``, drawn as a line and quoted in the legend.
 
     Raises
     ------
     DimensionError
-        On lengths that differ, non-finite values, an interval that does not contain its mean,
-        or only one of ``ci_low`` and ``ci_high``.
+        On lengths that differ, non-finite values, ``ci_low > ci_high``, or only one of ``ci_low``
+        and ``ci_high``.
     """
 
     label: str
@@ -276,7 +308,7 @@ class MeasuredSeries:
     ci_low: tuple[float, ...] | None = None
     ci_high: tuple[float, ...] | None = None
     ci_level: float = 0.95
-    fit: SlopeFit | None = None
+    fit: PowerLawFit | None = None
 
     def __post_init__(self):
         _name("MeasuredSeries.label", self.label)
@@ -288,18 +320,40 @@ class MeasuredSeries:
         if self.ci_low is not None:
             lo = _floats("MeasuredSeries.ci_low", self.ci_low, len(x))
             hi = _floats("MeasuredSeries.ci_high", self.ci_high, len(x))
-            for i, (a, m, b) in enumerate(zip(lo, mean, hi)):
-                if not a <= m <= b:
-                    raise DimensionError(f"MeasuredSeries {self.label!r}: expected ci_low <= mean <= ci_high, "
-                                         f"found {a:g}, {m:g}, {b:g} at index {i}")
+            for i, (a, b) in enumerate(zip(lo, hi)):
+                if not a <= b:
+                    raise DimensionError(f"MeasuredSeries {self.label!r}: expected ci_low <= ci_high, "
+                                         f"found {a:g} > {b:g} at index {i}")
             object.__setattr__(self, "ci_low", lo)
             object.__setattr__(self, "ci_high", hi)
-        if self.fit is not None and not isinstance(self.fit, SlopeFit):
-            raise DimensionError(f"MeasuredSeries.fit: expected a SlopeFit or None, found {describe(self.fit)}")
+        if self.fit is not None and not isinstance(self.fit, PowerLawFit):
+            raise DimensionError(f"MeasuredSeries.fit: expected a PowerLawFit or None, found {describe(self.fit)}")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "ci_level", as_real("MeasuredSeries.ci_level", self.ci_level, low=0.0, high=1.0,
                                                      open_low=True, open_high=True))
+
+    @classmethod
+    def from_fit(cls, label: str, fit) -> MeasuredSeries:
+        """The series a slope fit was made from, with its per-point intervals and the fit itself.
+
+        Reads ``x``, ``mean``, ``point_ci`` (pairs ``(lo, hi)``), ``slope``, ``intercept``, ``ci`` and
+        ``level``: the shape of :class:`qbc_theory.scaling.SlopeFit` (read by attribute, not imported).
+        Points the fit dropped are not in it, so they are not in the series either.
+
+        Raises
+        ------
+        DimensionError
+            If an attribute is missing or invalid.
+        """
+        try:
+            x, mean, point_ci, level = fit.x, fit.mean, np.asarray(fit.point_ci, dtype=float), fit.level
+        except (AttributeError, TypeError, ValueError):
+            raise DimensionError(f"fit: expected an object with x, mean, point_ci and level, "
+                                 f"found {describe(fit)}") from None
+        if point_ci.ndim != 2 or point_ci.shape[1:] != (2,):
+            raise DimensionError(f"fit.point_ci: expected (lo, hi) pairs, found an array of shape {point_ci.shape}")
+        return cls(label, x, mean, point_ci[:, 0], point_ci[:, 1], ci_level=level, fit=PowerLawFit.from_fit(fit))
 
     def to_dict(self) -> dict:
         """JSON-ready fields (``ci`` and ``fit`` are ``None`` when absent)."""
@@ -780,6 +834,12 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def _end(v: float) -> str:
+    if math.isinf(v):
+        return r"$-\infty$" if v < 0 else r"$\infty$"
+    return f"{v:.2f}"
+
+
 def _fixed_title(fixed: tuple[tuple[str, float], ...]) -> str | None:
     if not fixed:
         return None
@@ -806,7 +866,7 @@ def _dropped_note(label: str, keep: np.ndarray) -> str:
     dropped = int(np.count_nonzero(~keep))
     if not dropped:
         return label
-    return f"{label} ({dropped} pt{'s' if dropped > 1 else ''} $\\leq 0$ not shown)"
+    return f"{label}\n({dropped} pt{'s' if dropped > 1 else ''} $\\leq 0$ not shown)"
 
 
 def _legend(ax: Axes, where, title: str | None, handles: list, ncols: int = 1) -> Legend | None:
@@ -814,9 +874,17 @@ def _legend(ax: Axes, where, title: str | None, handles: list, ncols: int = 1) -
     if where is False or where is None:
         return None
     if where == "above":
-        # Above the axes: never covers data, and constrained layout makes room for it.
-        leg = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=ncols,
-                        title=title, borderaxespad=0.0, columnspacing=1.2)
+        # Above the axes: never covers data, and constrained layout makes room for it. Fewer columns
+        # when the legend would be wider than the figure less the y axis labels (about 0.6 in).
+        fig = ax.get_figure(root=True)
+        room = fig.bbox.width - 0.6 * fig.dpi
+        # A renderer of our own for measuring: asking a canvas-less figure for one would reset its dpi.
+        renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi)
+        for cols in range(max(ncols, 1), 0, -1):
+            leg = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=cols,
+                            title=title, borderaxespad=0.0, columnspacing=1.2)
+            if cols == 1 or leg.get_window_extent(renderer).width <= room:
+                break
     elif where == "inside":
         leg = ax.legend(handles=handles, loc="best", title=title)
     else:
@@ -849,15 +917,18 @@ def _measured(ax: Axes, series: MeasuredSeries, marker: str, xlog: bool, ylog: b
     if series.fit is not None:
         f = series.fit
         pct = f"{100 * f.ci_level:.3g}%"
-        label = f"{label}\nslope {f.slope:.2f}, {pct} CI [{f.ci_low:.2f}, {f.ci_high:.2f}]"
+        label = f"{label}\nslope {f.slope:.2f}, {pct} CI [{_end(f.ci_low)}, {_end(f.ci_high)}]"
     label = _dropped_note(label, keep)
-    yerr = None
+    drawn = ax.plot(x[keep], mean[keep], marker=marker, linestyle="none", label=label, markerfacecolor="white",
+                    markeredgewidth=0.9, zorder=3)
+    color = drawn[0].get_color()
     if series.ci_low is not None:
-        # A lower interval end at or below 0 on a log axis is drawn down to the axes' edge.
-        yerr = np.vstack([mean - np.asarray(series.ci_low), np.asarray(series.ci_high) - mean])[:, keep]
-    drawn = [ax.errorbar(x[keep], mean[keep], yerr=yerr, fmt=marker, linestyle="none", label=label,
-                         markerfacecolor="white", markeredgewidth=0.9, elinewidth=0.7, zorder=3)]
-    color = drawn[0].lines[0].get_color()
+        lo, hi = np.asarray(series.ci_low), np.asarray(series.ci_high)
+        # An interval is drawn whenever part of it is visible, also when its mean is not (mean <= 0 on
+        # a log axis); a lower end at or below 0 on a log axis runs down to the axes' edge.
+        bars = _drawable(xlog, ylog, x, hi)
+        drawn.append(ax.vlines(x[bars], lo[bars], hi[bars], color=color, linewidth=0.7, zorder=2.5,
+                               label="_nolegend_"))
     if series.fit is not None:
         lo, hi = float(x[keep].min()) if keep.any() else float(x.min()), float(x.max())
         grid = np.geomspace(lo, hi, 64) if xlog and lo > 0 else np.linspace(lo, hi, 64)
@@ -888,7 +959,7 @@ def _scaling(func_name: str, data: ScalingData, variable: str, ax, style: dict) 
     colors = {}
     for i, series in enumerate(data.measured):
         items = _measured(ax, series, _MARKERS[i % len(_MARKERS)], xlog, ylog)
-        colors[series.label] = items[0].lines[0].get_color()
+        colors[series.label] = items[0].get_color()
         drawn.extend(items)
     for curve in data.bounds:
         drawn.extend(_bound(ax, curve, colors, xlog, ylog))
@@ -905,18 +976,34 @@ def _scaling(func_name: str, data: ScalingData, variable: str, ax, style: dict) 
 # the figure set
 
 
-_SCALING_STYLE_DOC = """
+def regret_vs_n_plot(data: ScalingData, ax: Axes | None = None, **style) -> PlotResult:
+    r"""Figure 1: regret against the number of expert trajectories n, log-log.
+
+    Measured means as open markers with their confidence intervals as bars, the fitted power law of
+    each series as a solid line with its slope and slope CI in the legend, upper bounds dashed and
+    lower bounds dotted. Theory: a deterministic quantized expert (Theorem 3) decays like 1/n down
+    to the quantization floor, a stochastic one (Theorem 2) like :math:`1/\sqrt{n}`.
+
+    .. math::
+        H\Big(\frac{1}{n} + \varepsilon_q\Big) \lesssim \mathbb{E}[J(\pi^\star) - J(\hat\pi)]
+        \lesssim H \frac{\log(|\Pi|/\delta)}{n} + H \varepsilon_q
+
+    Parameters
+    ----------
+    data : ScalingData
+        Series and bounds over ``n``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; when ``None`` a new :class:`~matplotlib.figure.Figure` is created with the
         current rcParams' size (use inside :func:`paper_style`).
     **style
-        ``legend`` ("above" (default, above the axes so it never covers data), "inside" or False),
-        ``xscale`` and ``yscale`` ("log" (default) or "linear"). Other keywords raise ``TypeError``.
+        ``legend``: "above" (default; above the axes, never over the data), "inside" or False;
+        ``xscale``, ``yscale``: "log" (default) or "linear". Other keywords raise ``TypeError``.
 
     Returns
     -------
     PlotResult
-        The figure, the axes and every artist drawn on them.
+        The figure, the axes and every artist drawn: per measured series a marker line (the
+        means), a line collection (the intervals) and a line (the fit, if any); one line per bound.
 
     Raises
     ------
@@ -924,28 +1011,7 @@ _SCALING_STYLE_DOC = """
         If ``data`` is not a :class:`ScalingData` or ``ax`` is not an Axes.
     TypeError
         On an unknown style keyword.
-"""
 
-
-def regret_vs_n_plot(data: ScalingData, ax: Axes | None = None, **style) -> PlotResult:
-    r"""Figure 1: regret against the number of expert trajectories n, log-log.
-
-    Measured means with their confidence intervals as error bars, the fitted power law of each
-    series as a solid line with its slope and slope CI in the legend, upper bounds dashed and
-    lower bounds dotted. Theory: deterministic quantized expert (Theorem 3) decays like 1/n down
-    to the quantization floor, stochastic (Theorem 2) like :math:`1/\sqrt{n}`.
-
-    .. math::
-        J(\pi^\star) - J(\hat\pi) \lesssim H \frac{\log(|\Pi|/\delta)}{n} + H \varepsilon_q
-        \quad\text{(Thm 3)}, \qquad
-        \mathbb{E}[J(\pi^\star) - J(\hat\pi)] \gtrsim H \Big(\frac{1}{n} + \varepsilon_q\Big)
-        \quad\text{(Thm 8)}
-
-    Parameters
-    ----------
-    data : ScalingData
-        Series over ``n``.
-    """ + _SCALING_STYLE_DOC + """
     References
     ----------
     Cao & Xie 2026, Theorems 2, 3, 8 and 9.
@@ -956,19 +1022,39 @@ def regret_vs_n_plot(data: ScalingData, ax: Axes | None = None, **style) -> Plot
 def regret_vs_h_plot(data: ScalingData, ax: Axes | None = None, **style) -> PlotResult:
     r"""Figure 2: regret against the horizon H, log-log.
 
-    Expected series: binning (Theorem 3, linear in H when the H^2 term vanishes), the trap
-    quantizer (Theorem 6, H Omega(1)), Algorithm 1 on the trap instance (Theorem 7, linear in H),
-    with the Theorem 2/3/7 bounds as dashed lines.
+    Expected series: binning (Theorem 3, linear in H when its H^2 term vanishes), the trap
+    quantizer (Theorem 6, :math:`H\,\Omega(1)`), Algorithm 1 on the trap instance (Theorem 7,
+    linear in H), with the Theorem 2/3/7 bounds as dashed lines. Drawn as in
+    :func:`regret_vs_n_plot`.
 
     .. math::
         J(\pi^\star) - J(\mathrm{alg}) \le H \Big[\sqrt{\tfrac{\log(|\Pi|/\delta) + \log(|M|/\delta)}{n}}
-        + \varepsilon_q\Big] \quad\text{(Thm 7)}
+        + \varepsilon_q\Big]
 
     Parameters
     ----------
     data : ScalingData
-        Series over ``H``.
-    """ + _SCALING_STYLE_DOC + """
+        Series and bounds over ``H``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; when ``None`` a new :class:`~matplotlib.figure.Figure` is created with the
+        current rcParams' size (use inside :func:`paper_style`).
+    **style
+        ``legend``: "above" (default; above the axes, never over the data), "inside" or False;
+        ``xscale``, ``yscale``: "log" (default) or "linear". Other keywords raise ``TypeError``.
+
+    Returns
+    -------
+    PlotResult
+        The figure, the axes and every artist drawn: per measured series a marker line (the
+        means), a line collection (the intervals) and a line (the fit, if any); one line per bound.
+
+    Raises
+    ------
+    DimensionError
+        If ``data`` is not a :class:`ScalingData` or ``ax`` is not an Axes.
+    TypeError
+        On an unknown style keyword.
+
     References
     ----------
     Cao & Xie 2026, Theorems 2, 3, 6 and 7.
@@ -979,16 +1065,36 @@ def regret_vs_h_plot(data: ScalingData, ax: Axes | None = None, **style) -> Plot
 def regret_vs_eps_plot(data: ScalingData, ax: Axes | None = None, **style) -> PlotResult:
     r"""Figure 3: regret against the quantization error eps_q, log-log (binning vs the trap quantizer).
 
+    Drawn as in :func:`regret_vs_n_plot`.
+
     .. math::
-        J(\pi^\star) - J(q_\#\pi^\star) = H\,\Omega(1) \quad\text{(Thm 6, trap)}, \qquad
-        J(\pi^\star) - J(\hat\pi) \lesssim H \varepsilon_q + H\frac{\log(|\Pi|/\delta)}{n}
-        \quad\text{(Thm 3, binning)}
+        J(\pi^\star) - J(\hat\pi) \lesssim H\frac{\log(|\Pi|/\delta)}{n} + H \varepsilon_q
+        \ \text{(binning)}, \qquad J(\pi^\star) - J(q_\#\pi^\star) = H\,\Omega(1) \ \text{(trap)}
 
     Parameters
     ----------
     data : ScalingData
-        Series over ``eps_q``.
-    """ + _SCALING_STYLE_DOC + """
+        Series and bounds over ``eps_q``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; when ``None`` a new :class:`~matplotlib.figure.Figure` is created with the
+        current rcParams' size (use inside :func:`paper_style`).
+    **style
+        ``legend``: "above" (default; above the axes, never over the data), "inside" or False;
+        ``xscale``, ``yscale``: "log" (default) or "linear". Other keywords raise ``TypeError``.
+
+    Returns
+    -------
+    PlotResult
+        The figure, the axes and every artist drawn: per measured series a marker line (the
+        means), a line collection (the intervals) and a line (the fit, if any); one line per bound.
+
+    Raises
+    ------
+    DimensionError
+        If ``data`` is not a :class:`ScalingData` or ``ax`` is not an Axes.
+    TypeError
+        On an unknown style keyword.
+
     References
     ----------
     Cao & Xie 2026, Theorems 3 and 6.

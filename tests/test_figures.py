@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
+from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
@@ -42,7 +43,7 @@ def _close_figures():
 def _series(label, x, y, fit=True):
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    f = F.SlopeFit(-1.0, -1.2, -0.8, prefactor=float(y[0] * x[0])) if fit else None
+    f = F.PowerLawFit(-1.0, -1.2, -0.8, prefactor=float(y[0] * x[0])) if fit else None
     return F.MeasuredSeries(label, x, y, 0.8 * y, 1.2 * y, fit=f)
 
 
@@ -208,6 +209,8 @@ def test_nonpositive_points_on_log_axes_are_left_out_and_counted():
     assert _has_line(result, [10, 40], [0.2, 0.05])
     assert not _has_line(result, x, mean)
     assert any("1 pt" in t.get_text() for t in result.legends[0].get_texts())
+    (bars,) = [a for a in result.artists if isinstance(a, LineCollection)]
+    assert len(bars.get_segments()) == 3  # the interval of the hidden mean still shows above 0
     assert s.to_dict()["mean"] == mean  # kept in the data, hence in the manifest
     # the same series on a linear y axis is drawn whole, with no note
     linear = F.regret_vs_n_plot(F.ScalingData([s]), yscale="linear")
@@ -259,8 +262,8 @@ def test_legend_can_be_turned_off_or_put_inside():
 
 
 def test_data_containers_refuse_inconsistent_numbers():
-    with pytest.raises(DimensionError, match="ci_low <= mean <= ci_high"):
-        F.MeasuredSeries("s", [1, 2], [1.0, 2.0], [0.5, 2.5], [1.5, 3.0])
+    with pytest.raises(DimensionError, match="ci_low <= ci_high"):
+        F.MeasuredSeries("s", [1, 2], [1.0, 2.0], [0.5, 2.5], [1.5, 2.4])
     with pytest.raises(DimensionError, match="both ci_low and ci_high"):
         F.MeasuredSeries("s", [1, 2], [1.0, 2.0], ci_low=[0.5, 1.5])
     with pytest.raises(DimensionError, match="strictly increasing"):
@@ -283,8 +286,48 @@ def test_data_containers_refuse_inconsistent_numbers():
         F.GainProfileData([0, 0.5], [1.0, 0.5])
     with pytest.raises(DimensionError, match="Certificate.eta"):
         F.Certificate("c", 1.0, 1.0)
-    with pytest.raises(DimensionError, match="ci_low <= slope <= ci_high"):
-        F.SlopeFit(-1.0, -0.9, -0.8, 1.0)
+    with pytest.raises(DimensionError, match="ci_low <= ci_high"):
+        F.PowerLawFit(-1.0, -0.7, -0.8, 1.0)
+    with pytest.raises(DimensionError, match="ci_low"):
+        F.PowerLawFit(-1.0, np.inf, np.inf, 1.0)
+
+
+def test_interval_need_not_contain_its_estimate():
+    # percentile bootstrap intervals may miss the point estimate; they are drawn as given
+    s = F.MeasuredSeries("s", [1, 2], [1.0, 2.0], [1.1, 1.5], [1.3, 1.9],
+                         fit=F.PowerLawFit(1.0, 1.1, 1.2, 1.0))
+    result = F.regret_vs_n_plot(F.ScalingData([s]))
+    (bars,) = [a for a in result.artists if isinstance(a, LineCollection)]
+    np.testing.assert_allclose([seg[:, 1] for seg in bars.get_segments()], [[1.1, 1.3], [1.5, 1.9]],
+                               rtol=1e-12, atol=0)
+
+
+def test_unbounded_slope_interval_is_shown_and_serialised():
+    fit = F.PowerLawFit(-0.5, None, -0.2, 1.0)
+    assert fit.ci_low == -np.inf
+    assert fit.to_dict()["ci"] == [None, -0.2]
+    s = F.MeasuredSeries("s", [1, 2], [1.0, 0.7], fit=fit)
+    texts = [t.get_text() for t in F.regret_vs_n_plot(F.ScalingData([s])).legends[0].get_texts()]
+    assert any(r"[$-\infty$, -0.20]" in t for t in texts)
+
+
+def test_series_from_a_scaling_fit():
+    from qbc_theory.scaling import fit_slope
+
+    x = np.array([10.0, 20.0, 40.0, 80.0])
+    rng = np.random.default_rng(np.random.SeedSequence(7))
+    y = 3.0 / x * np.exp(rng.normal(0.0, 0.05, size=(8, x.size)))
+    fit = fit_slope(x, y, rng=np.random.SeedSequence(8), n_boot=200, parameter="n")
+    s = F.MeasuredSeries.from_fit("det", fit)
+    assert s.x == tuple(fit.x) and s.mean == tuple(fit.mean)
+    assert s.ci_low == tuple(lo for lo, _ in fit.point_ci) and s.ci_high == tuple(hi for _, hi in fit.point_ci)
+    assert s.fit.slope == fit.slope and (s.fit.ci_low, s.fit.ci_high) == tuple(fit.ci)
+    assert s.ci_level == fit.level == s.fit.ci_level
+    np.testing.assert_allclose(s.fit.prefactor * x ** s.fit.slope, fit.predict(x), rtol=1e-12, atol=0)
+    with pytest.raises(DimensionError, match="fit: expected"):
+        F.MeasuredSeries.from_fit("det", {"slope": 1.0})
+    with pytest.raises(DimensionError, match="fit: expected"):
+        F.PowerLawFit.from_fit(object())
 
 
 def test_data_to_dict_is_plain_json():
@@ -478,3 +521,18 @@ def test_style_file_is_in_the_built_wheel(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("qbc_theory-*.whl")
     with zipfile.ZipFile(wheel) as z:
         assert "qbc_theory/paper.mplstyle" in z.namelist()
+
+
+def test_legend_above_falls_back_to_fewer_columns_to_fit_the_figure():
+    n = [10, 20, 40]
+    long = [_series(f"a rather long label for series {i}", n, [0.4, 0.2, 0.1]) for i in range(2)]
+    with F.paper_style():
+        result = F.regret_vs_n_plot(F.ScalingData(long))
+    fig = result.figure
+    assert fig.dpi == 100  # measuring the legend left the figure's dpi alone
+    room = fig.bbox.width - 0.6 * fig.dpi
+    renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi)
+    assert result.legends[0].get_window_extent(renderer).width <= room
+    # control: the two-column layout it started from would not have fitted
+    two = result.axes[0].legend(handles=result.legends[0].legend_handles, ncols=2)
+    assert two.get_window_extent(renderer).width > room
