@@ -329,7 +329,7 @@ def draw_noise(system, horizon, batch, du, rng, **kwargs) -> Noise:
 
 @dataclass(frozen=True, eq=False)
 class Trajectories:
-    """A batch of rollouts, time-major.
+    r"""A batch of rollouts, time-major.
 
     Attributes
     ----------
