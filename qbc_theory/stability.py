@@ -62,7 +62,11 @@ def _system(A, B):
 
 
 def spectral_radius(A) -> float:
-    """Spectral radius ``max |lambda_i(A)|``.
+    r"""Spectral radius ``max |lambda_i(A)|``.
+
+    .. math::
+
+        \rho(A) = \max_i |\lambda_i(A)|, \qquad \text{globally P-IISS (horizon-free gain)} \iff \rho(A) < 1.
 
     Parameters
     ----------
@@ -76,6 +80,10 @@ def spectral_radius(A) -> float:
     ------
     DimensionError
         If ``A`` is not a finite square matrix.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 2.
     """
     A = as_matrix("A", A)
     if A.shape[0] != A.shape[1]:
@@ -567,6 +575,10 @@ def horizon_gain(A, B, H: int) -> float:
 @dataclass(frozen=True)
 class PEIISSConstant:
     r"""The exact P-EIISS constant ``C(eta) = sup_j ||A^j B|| / eta^j`` and where its sup stops.
+
+    .. math::
+
+        C(\eta) = \sup_{j \ge 0} \frac{\|A^j B\|_2}{\eta^j} = \max_{j \le \mathrm{stop}} \frac{\|A^j B\|_2}{\eta^j}.
 
     Attributes
     ----------
