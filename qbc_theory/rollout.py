@@ -139,7 +139,11 @@ def _per_step_quantizer(quantizer):
 
 
 def quantize_actions(quantizer, u) -> np.ndarray:
-    """``q(u)`` for actions ``u (..., du)`` with any per-step quantizer, shape ``(..., du)``.
+    r"""``q(u)`` for actions ``u (..., du)`` with any per-step quantizer, shape ``(..., du)``.
+
+    .. math::
+
+        \|q(u) - u\| \le \varepsilon_q \text{ (binning, inside its range)}.
 
     Parameters
     ----------
@@ -280,7 +284,12 @@ def draw_noise(system, horizon, batch, du, rng, **kwargs) -> Noise:
     r"""Draw the initial states, process noise and policy draws of ``batch`` trajectories.
 
     Two runs given the same :class:`Noise` are coupled with shared noise: same ``x_1``, same
-    ``w_h``, same policy draws ``z_h``.
+    ``w_h``, same policy draws ``z_h``:
+
+    .. math::
+
+        x^0_1 = x^1_1 = x_1, \qquad x^j_{h+1} = f_h(x^j_h, u^j_h, w_h), \qquad
+        u^j_h = \pi^j_h(x^j_h; z_h), \quad j \in \{0, 1\}.
 
     Parameters
     ----------
@@ -734,6 +743,11 @@ def _mean_se(values: np.ndarray) -> tuple[float, float]:
 class ReturnEstimate:
     r"""Monte Carlo estimate of ``J(pi) = E sum_h r_h``.
 
+    .. math::
+
+        \hat J = \frac{1}{N} \sum_{i=1}^{N} G_i, \qquad
+        \mathrm{se} = \frac{s_G}{\sqrt{N}}, \qquad \mathrm{ci} = \hat J \pm z_{(1+\mathrm{level})/2}\, \mathrm{se}.
+
     Attributes
     ----------
     mean, se : float
@@ -742,6 +756,10 @@ class ReturnEstimate:
         Normal-approximation confidence interval at ``level``.
     level : float
     batch, horizon : int
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (return of a policy).
     """
 
     mean: float
