@@ -916,8 +916,7 @@ def _measured(ax: Axes, series: MeasuredSeries, marker: str, xlog: bool, ylog: b
     label = series.label
     if series.fit is not None:
         f = series.fit
-        pct = f"{100 * f.ci_level:.3g}%"
-        label = f"{label}\nslope {f.slope:.2f}, {pct} CI [{_end(f.ci_low)}, {_end(f.ci_high)}]"
+        label = f"{label}\nslope {f.slope:.2f} [{_end(f.ci_low)}, {_end(f.ci_high)}]"
     label = _dropped_note(label, keep)
     drawn = ax.plot(x[keep], mean[keep], marker=marker, linestyle="none", label=label, markerfacecolor="white",
                     markeredgewidth=0.9, zorder=3)
@@ -968,7 +967,12 @@ def _scaling(func_name: str, data: ScalingData, variable: str, ax, style: dict) 
     ax.set_xlabel(_X_LABELS[variable])
     ax.set_ylabel(REGRET_LABEL)
     handles = [item for item in drawn if item.get_label() != "_nolegend_"]
-    leg = _legend(ax, opts["legend"], _fixed_title(data.fixed), handles, ncols=2)
+    title = _fixed_title(data.fixed)
+    levels = sorted({s.fit.ci_level for s in data.measured if s.fit is not None})
+    if levels:
+        note = "slope [" + "/".join(f"{100 * v:.3g}%" for v in levels) + " CI]"
+        title = note if title is None else f"{title}; {note}"
+    leg = _legend(ax, opts["legend"], title, handles, ncols=2)
     return PlotResult(ax.figure, (ax,), tuple(_flatten(drawn)), () if leg is None else (leg,))
 
 

@@ -188,8 +188,9 @@ def test_scaling_plot_draws_the_numbers_given():
     gx = np.asarray(fit_lines[0].get_xdata())
     np.testing.assert_allclose(fit_lines[0].get_ydata(), fit.prefactor * gx ** fit.slope, rtol=1e-12, atol=0)
     texts = [t.get_text() for t in result.legends[0].get_texts()]
-    assert any("slope -1.00" in t and "[-1.20, -0.80]" in t for t in texts)
+    assert any("slope -1.00 [-1.20, -0.80]" in t for t in texts)
     assert "H = 10" in result.legends[0].get_title().get_text()
+    assert "slope [95% CI]" in result.legends[0].get_title().get_text()
     assert ax.get_ylabel() == F.REGRET_LABEL
     assert "$n$" in ax.get_xlabel()
 
