@@ -89,7 +89,7 @@ def run(quick: bool) -> dict:
                               repeats)
         t_bare = _best_time(lambda: _bare(*args, noise.x0, noise.w, noise.z), repeats)
         sub = slice(0, loop_batch)
-        t_loop = _best_time(lambda: _loop(*args, noise.x0[sub], noise.w[:, sub], noise.z[:, sub]), 1)
+        t_loop = _best_time(lambda: _loop(*args, noise.x0[sub], noise.w[:, sub], noise.z[:, sub]), repeats)
         # the references compute the same returns (up to rounding) as the engine
         engine_returns = rollout(system, expert, reward, horizon, noise.x0, noise.w, noise.z).returns
         bare_err = float(np.max(np.abs(_bare(*args, noise.x0, noise.w, noise.z) - engine_returns)))
