@@ -28,6 +28,7 @@ __all__ = [
     "local_exponent",
     "predicted_exponents",
     "compare_slope",
+    "compare_bound",
     "RELATIONS",
     "STATUSES",
 ]
@@ -466,3 +467,60 @@ def compare_slope(fit, predicted, relation: str, *, tol: float = 0.0) -> str:
     if hi < r_lo or lo > r_hi:
         return "violated"
     return "inconclusive"
+
+
+def compare_bound(ci, bound, kind: str = "upper") -> str:
+    r"""Decide whether measured quantities respect a bound, point by point, from their CIs.
+
+    With intervals :math:`[\ell_i, u_i]` for the measured means (e.g. ``SlopeFit.point_ci``) and bound
+    values :math:`b_i` at the same ladder points, an upper bound (:math:`\mathbb{E} y_i \le b_i`) is
+
+    .. math::
+
+        \text{violated if } \exists i:\ \ell_i > b_i, \qquad
+        \text{consistent if } \forall i:\ u_i \le b_i, \qquad \text{inconclusive otherwise;}
+
+    a lower bound (:math:`\mathbb{E} y_i \ge b_i`) swaps the roles: violated if some :math:`u_i < b_i`,
+    consistent if every :math:`\ell_i \ge b_i`. The intervals are taken as given: with ``P`` points
+    at level :math:`1 - \alpha` each, a bound that holds with equality is declared violated with
+    probability up to :math:`P\alpha/2`; use per-point level :math:`1 - \alpha/P` for family-wise
+    control.
+
+    Parameters
+    ----------
+    ci : (P, 2) array_like
+        Lower and upper ends of each measured mean's interval.
+    bound : (P,) array_like or float
+        The bound's value at each point (a float applies to every point).
+    kind : {"upper", "lower"}
+
+    Returns
+    -------
+    str
+        ``"consistent"``, ``"violated"`` or ``"inconclusive"``.
+
+    Raises
+    ------
+    DimensionError
+        If shapes disagree, a value is not finite, an interval has ``lo > hi``, or ``kind`` is unknown.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 1, 2, 3, 7 (upper bounds) and 8, 9 (lower bounds).
+    """
+    ci = as_matrix("ci", ci, cols=2)
+    b = np.asarray(bound, dtype=float)
+    b = as_vector("bound", np.full(ci.shape[0], float(b)) if b.ndim == 0 else b, size=ci.shape[0])
+    if kind not in ("upper", "lower"):
+        raise DimensionError(f"kind: expected 'upper' or 'lower', found {describe(kind)}")
+    lo, hi = ci[:, 0], ci[:, 1]
+    if np.any(lo > hi):
+        i = int(np.argmax(lo > hi))
+        raise DimensionError(f"ci: expected lo <= hi, found ({lo[i]:g}, {hi[i]:g}) at point {i}")
+    if kind == "upper":
+        if np.any(lo > b):
+            return "violated"
+        return "consistent" if np.all(hi <= b) else "inconclusive"
+    if np.any(hi < b):
+        return "violated"
+    return "consistent" if np.all(lo >= b) else "inconclusive"

@@ -11,6 +11,7 @@ from scipy import stats
 from qbc_theory.errors import AssumptionError, DimensionError
 from qbc_theory.scaling import (
     SlopeFit,
+    compare_bound,
     compare_slope,
     fit_slope,
     local_exponent,
@@ -299,3 +300,42 @@ def test_slopefit_is_frozen():
     assert isinstance(fit, SlopeFit)
     with pytest.raises(AttributeError):
         fit.slope = 0.0
+
+
+# ----------------------------------------------------------------------------- compare_bound
+
+
+@pytest.mark.parametrize(
+    "ci, bound, kind, expected",
+    [
+        ([[0.1, 0.2], [0.05, 0.1]], [0.3, 0.2], "upper", "consistent"),
+        ([[0.1, 0.2], [0.05, 0.25]], [0.3, 0.2], "upper", "inconclusive"),
+        ([[0.1, 0.2], [0.21, 0.25]], [0.3, 0.2], "upper", "violated"),
+        ([[0.1, 0.2], [0.05, 0.1]], 0.2, "upper", "consistent"),
+        ([[0.1, 0.2], [0.05, 0.1]], [0.05, 0.05], "lower", "consistent"),
+        ([[0.1, 0.2], [0.05, 0.1]], [0.05, 0.06], "lower", "inconclusive"),
+        ([[0.1, 0.2], [0.05, 0.1]], [0.05, 0.11], "lower", "violated"),
+    ],
+)
+def test_compare_bound_rule(ci, bound, kind, expected):
+    assert compare_bound(ci, bound, kind) == expected
+
+
+def test_compare_bound_on_a_fit_with_a_known_mean():
+    fit = fitted(-1.0, seeds=64, sigma=0.2)
+    true_mean = 2.0 * LADDER**-1.0
+    assert compare_bound(fit.point_ci, 1.5 * true_mean, "upper") == "consistent"
+    assert compare_bound(fit.point_ci, 0.5 * true_mean, "upper") == "violated"
+    assert compare_bound(fit.point_ci, 0.5 * true_mean, "lower") == "consistent"
+    assert compare_bound(fit.point_ci, 1.5 * true_mean, "lower") == "violated"
+
+
+def test_compare_bound_refuses_bad_input():
+    with pytest.raises(DimensionError, match="bound: expected length 2"):
+        compare_bound([[0.0, 1.0], [0.0, 1.0]], [1.0, 2.0, 3.0])
+    with pytest.raises(DimensionError, match="lo <= hi"):
+        compare_bound([[1.0, 0.0]], 1.0)
+    with pytest.raises(DimensionError, match="kind"):
+        compare_bound([[0.0, 1.0]], 1.0, "both")
+    with pytest.raises(DimensionError, match="finite"):
+        compare_bound([[0.0, 1.0]], np.inf)
