@@ -193,3 +193,12 @@ def test_bound_values_use_the_checkers_constants(reports):
     if t7.bound is not None:
         # Theorem 7's quantization term alone is H L_r eps_q (C/(1 - eta) + 1) in the library's explicit form
         assert t7.bound >= v["H"] * rep.quantizer["eps_q"]
+
+
+def test_overflowing_closed_loop_is_truncated_with_a_warning_not_an_error():
+    inst = _instance([[0.5]], [[1.0]], [[9.5]], H=400)  # A + BK = 10: |x_h| ~ 10^h
+    rep = check(inst, trajectories=20, pairs=8)
+    assert any("overflow at step" in w for w in rep.warnings)
+    assert rep.quantizer["eps_q_kind"] == "in_distribution" and rep.quantizer["horizon"] < 400
+    assert rep.stability.globally_p_iiss  # P-IISS is open-loop: rho(A) = 0.5
+    json.dumps(rep.to_dict(), allow_nan=False)
