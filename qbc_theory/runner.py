@@ -24,6 +24,7 @@ The built-in specs are package data under ``qbc_theory/data/experiments/`` (foun
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import functools
 import hashlib
 import importlib
@@ -810,7 +811,9 @@ def _clean_values(cell_name: str, values, seeds: int, reserved) -> dict:
 def _execute(func, params: dict, seeds: int, seed: np.random.SeedSequence):
     """Run one cell (in whichever process the backend chose); returns the raw values and seconds."""
     t0 = time.perf_counter()
-    values = func(dict(params), seeds=seeds, seed=seed)
+    # A deep copy, so a cell that mutates its (nested) params cannot affect the next cell in serial runs,
+    # just as it cannot in worker processes.
+    values = func(copy.deepcopy(params), seeds=seeds, seed=seed)
     return values, time.perf_counter() - t0
 
 

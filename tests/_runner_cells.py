@@ -34,3 +34,10 @@ def fails(params, seeds, seed):
 def bad_output(params, seeds, seed):
     """Returns one value too many."""
     return {"u": np.zeros(seeds + 1)}
+
+
+@cell_function("test.mutates")
+def mutates(params, seeds, seed):
+    """Appends to a nested list of its params and reports its length (1 unless params leak between cells)."""
+    params["acc"]["items"].append(params["n"])
+    return {"length": len(params["acc"]["items"])}

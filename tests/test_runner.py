@@ -133,6 +133,13 @@ def test_bad_spec_names_the_key(mutate, match):
         spec_from_dict(d, source="s.toml")
 
 
+def test_spec_to_dict_round_trips(tmp_path):
+    spec = load_spec(write_spec(tmp_path))
+    again = spec_from_dict(json.loads(json.dumps(spec.to_dict())), source=spec.source)
+    assert again == spec
+    assert [c.key for c in again.cells("full")] == [c.key for c in spec.cells("full")]
+
+
 def test_load_spec_file_errors(tmp_path):
     with pytest.raises(SpecError, match="readable TOML file"):
         load_spec(tmp_path / "missing.toml")
@@ -284,6 +291,13 @@ def test_failing_cell_names_the_cell_and_keeps_finished_ones(tmp_path):
     with pytest.raises(RuntimeError, match=r"cell 2 \(n=3\) of 'test.fails' failed: ValueError"):
         run_spec(spec, backend="serial", out=tmp_path, progress=False)
     assert len(list((tmp_path / "cells").glob("*.json"))) == 2
+
+
+def test_serial_cells_cannot_leak_params_into_each_other(tmp_path):
+    d = base_dict()
+    d.update(cell="test.mutates", params={"acc": {"items": []}}, grid={"n": [1, 2, 3]})
+    table = run_spec(spec_from_dict(d), backend="serial", out=tmp_path, progress=False)
+    assert table.column("length").tolist() == [1.0] * 6
 
 
 def test_malformed_cell_output_is_refused(tmp_path):
