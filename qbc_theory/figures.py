@@ -499,8 +499,9 @@ class ModulusCurve:
     r : (m,) array_like
         State distances :math:`r = \|x - x'\|`, strictly increasing, non-negative.
     kappa : (m,) array_like
-        Empirical modulus: the largest :math:`W_{c_{\varepsilon'}}(\pi(\cdot|x), \pi(\cdot|x'))`
-        over audited pairs with :math:`\|x - x'\| \le r`; values in [0, 1].
+        Empirical modulus, values in [0, 1]: the largest observed
+        :math:`W_{c_{\varepsilon'}}(\pi(\cdot|x), \pi(\cdot|x'))` at each distance, or its running
+        maximum (the smallest increasing modulus the audit allows; see :meth:`from_audit`).
     delta0 : float, optional
         A predicted threshold (Proposition 5 (ii): :math:`\kappa(r) = 1\{r > \delta_0\}`,
         :math:`\delta_0 = (\varepsilon' - 2\varepsilon_q)/L`), drawn as a vertical line.
@@ -534,6 +535,42 @@ class ModulusCurve:
         object.__setattr__(self, "kappa", kappa)
         if self.delta0 is not None:
             object.__setattr__(self, "delta0", as_real("ModulusCurve.delta0", self.delta0, nonnegative=True))
+
+    @classmethod
+    def from_audit(cls, label: str, audit, *, envelope: bool = True, delta0: float | None = None) -> ModulusCurve:
+        r"""The curve of an audit with ``radii``, ``max_w`` and ``min_radius_w1``.
+
+        This is the shape of :class:`qbc_theory.smoothness.ModulusAudit` (read by attribute, not
+        imported). With ``envelope=True`` the curve is the smallest increasing function above every
+        observation: the running maximum of ``max_w`` over the radii, with the refined witness
+        ``(min_radius_w1, 1)`` added, since a modulus is increasing and any valid one is at least
+        that. With ``envelope=False`` the per-radius maxima are returned as observed.
+
+        .. math:: \hat\kappa(r) = \max_{r' \le r} \max_{\|x - x'\| = r'} W_{c_{arepsilon'}}
+
+        Raises
+        ------
+        DimensionError
+            If an attribute is missing or invalid.
+        """
+        try:
+            r = np.asarray(audit.radii, dtype=float)
+            w = np.asarray(audit.max_w, dtype=float)
+            w1 = audit.min_radius_w1
+        except (AttributeError, TypeError, ValueError):
+            raise DimensionError(f"audit: expected an object with radii, max_w and min_radius_w1, "
+                                 f"found {describe(audit)}") from None
+        if r.shape != w.shape or r.ndim != 1:
+            raise DimensionError(f"audit: expected radii and max_w of one length, found shapes {r.shape}, {w.shape}")
+        if envelope:
+            if w1 is not None:
+                r = np.append(r, as_real("audit.min_radius_w1", w1, nonnegative=True))
+                w = np.append(w, 1.0)
+            order = np.argsort(r, kind="stable")
+            r, w = r[order], np.maximum.accumulate(w[order])
+            last = np.append(r[1:] != r[:-1], True)  # at a repeated radius keep the last (largest) value
+            r, w = r[last], w[last]
+        return cls(label, r, w, delta0=delta0)
 
     def to_dict(self) -> dict:
         """JSON-ready fields."""
@@ -1123,8 +1160,8 @@ def rtvc_audit_plot(data: RTVCAuditData, ax: Axes | None = None, **style) -> Plo
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when ``None``.
     **style
-        ``legend`` ("above" (default), "inside" or False), ``xscale`` ("linear" (default) or
-        "log"; distances 0 are left out on a log axis).
+        ``legend`` ("above" (default), "inside" or False), ``xscale`` ("log" (default: audits
+        span decades of distances; a distance 0 is left out) or "linear").
 
     Returns
     -------
@@ -1143,7 +1180,7 @@ def rtvc_audit_plot(data: RTVCAuditData, ax: Axes | None = None, **style) -> Plo
     """
     if not isinstance(data, RTVCAuditData):
         raise DimensionError(f"rtvc_audit_plot: expected RTVCAuditData, found {describe(data)}")
-    opts = _style("rtvc_audit_plot", style, legend="above", xscale="linear")
+    opts = _style("rtvc_audit_plot", style, legend="above", xscale="log")
     if opts["xscale"] not in ("log", "linear"):
         raise DimensionError(f"xscale: expected 'log' or 'linear', found {describe(opts['xscale'])}")
     (ax,) = _new_axes(ax)
@@ -1156,8 +1193,8 @@ def rtvc_audit_plot(data: RTVCAuditData, ax: Axes | None = None, **style) -> Plo
                         linestyle=_LINESTYLES[i % len(_LINESTYLES)], label=_dropped_note(c.label, keep))
         drawn.extend(lines)
         if c.delta0 is not None and (c.delta0 > 0 or not xlog):
-            drawn.append(ax.axvline(c.delta0, color=lines[0].get_color(), linewidth=0.5, alpha=0.8,
-                                    label="_nolegend_"))
+            drawn.append(ax.axvline(c.delta0, color=lines[0].get_color(), linewidth=0.5,
+                                    label=f"{c.label}: $\\delta_0$ (Prop. 5)"))
     ax.set_ylim(-0.04, 1.06)
     ax.set_xlabel(r"state distance $r = \|x - x'\|$ (state units)")
     ax.set_ylabel(r"empirical modulus $\kappa(r)$")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -221,7 +222,7 @@ def test_nonpositive_points_on_log_axes_are_left_out_and_counted():
 
 def test_rtvc_audit_draws_steps_of_the_moduli():
     data = rtvc_data()
-    result = F.rtvc_audit_plot(data)
+    result = F.rtvc_audit_plot(data, xscale="linear")
     steps = [ln for ln in _lines(result) if ln.get_drawstyle() == "steps-post"]
     assert len(steps) == len(data.curves)
     for c in data.curves:
@@ -231,6 +232,41 @@ def test_rtvc_audit_draws_steps_of_the_moduli():
     lo, hi = result.axes[0].get_ylim()
     assert lo < 0 and hi > 1
     assert r"\varepsilon' = 0.05" in result.legends[0].get_title().get_text()
+    assert any("binning: $\\delta_0$" in t.get_text() for t in result.legends[0].get_texts())
+
+
+def test_rtvc_audit_log_axis_leaves_out_distance_zero():
+    data = rtvc_data()
+    result = F.rtvc_audit_plot(data)
+    assert result.axes[0].get_xscale() == "log"
+    for c in data.curves:
+        assert _has_line(result, c.r[1:], c.kappa[1:])
+    assert sum("1 pt" in t.get_text() for t in result.legends[0].get_texts()) == len(data.curves)
+
+
+def test_modulus_curve_from_audit_is_the_increasing_envelope():
+    audit = SimpleNamespace(radii=np.array([0.1, 0.2, 0.4]), max_w=np.array([0.0, 0.5, 0.3]), min_radius_w1=0.3)
+    env = F.ModulusCurve.from_audit("q", audit)
+    assert env.r == (0.1, 0.2, 0.3, 0.4) and env.kappa == (0.0, 0.5, 1.0, 1.0)
+    raw = F.ModulusCurve.from_audit("q", audit, envelope=False, delta0=0.05)
+    assert raw.r == (0.1, 0.2, 0.4) and raw.kappa == (0.0, 0.5, 0.3) and raw.delta0 == 0.05
+    same = SimpleNamespace(radii=np.array([0.1, 0.3]), max_w=np.array([0.2, 0.4]), min_radius_w1=0.3)
+    assert F.ModulusCurve.from_audit("q", same).kappa == (0.2, 1.0)  # repeated radius keeps the larger value
+    with pytest.raises(DimensionError, match="audit: expected"):
+        F.ModulusCurve.from_audit("q", {"radii": [0.1]})
+
+
+def test_modulus_curve_from_a_real_audit():
+    from qbc_theory import LinearExpert, UniformBinning
+    from qbc_theory.smoothness import modulus_audit
+
+    audit = modulus_audit(LinearExpert([[0.5]]), UniformBinning(-2.0, 2.0, 16), np.linspace(-1, 1, 20)[:, None],
+                          np.random.default_rng(np.random.SeedSequence(3)), eps_prime=0.3, pairs=16)
+    curve = F.ModulusCurve.from_audit("binning", audit)
+    assert np.all(np.diff(curve.kappa) >= 0)
+    assert set(audit.radii.tolist()) <= set(curve.r)
+    result = F.rtvc_audit_plot(F.RTVCAuditData([curve], eps_prime=audit.eps_prime))
+    assert _has_line(result, curve.r, curve.kappa)
 
 
 def test_stability_plot_draws_profile_and_envelopes():
