@@ -33,35 +33,15 @@ def _print_json(obj) -> None:
 
 
 def _cmd_check(args) -> int:
+    from .check import check
     from .instance import load_instance
 
-    inst = load_instance(args.file)
+    report = check(load_instance(args.file))
     if args.json:
-        _print_json({"instance": inst.to_dict()})
+        _print_json(report.to_dict())
     else:
-        sys.stdout.write(_format_instance(inst))
-    return 0
-
-
-def _format_instance(inst) -> str:
-    import numpy as np
-
-    s = inst.system
-    lines = [f"instance {inst.name}",
-             f"  system     dx={s.dx} du={s.du} spectral radius rho(A)={s.spectral_radius:.4g}",
-             f"             A={np.array2string(s.A, precision=4, separator=', ')}".replace("\n", " "),
-             f"             B={np.array2string(s.B, precision=4, separator=', ')}".replace("\n", " "),
-             f"             noise: {'Gaussian, trace(cov)=%.4g' % np.trace(s.noise_cov) if s.noisy else 'none'}"]
-    e = inst.expert.to_dict()
-    kind = "deterministic" if inst.expert.deterministic else f"Gaussian, sigma={inst.expert.noise_std:g}"
-    lines.append(f"  expert     {e['kind']} ({kind}), Lipschitz constant {inst.expert.lipschitz:.4g}")
-    q = inst.quantizer.to_dict()
-    eps = q.get("eps_sup")
-    lines.append(f"  quantizer  {q['kind']}, sup error {'%.4g' % eps if eps is not None else 'none (learned)'}")
-    r = inst.reward
-    lines.append(f"  reward     {r.kind}, scale {r.scale:g}, L_r={r.lipschitz:.4g}")
-    lines.append(f"  run        H={inst.horizon} n={inst.n} delta={inst.delta:g} seed={inst.seed}")
-    return "\n".join(lines) + "\n"
+        sys.stdout.write(report.format_text())
+    return report.exit_code
 
 
 def _build_parser() -> argparse.ArgumentParser:
