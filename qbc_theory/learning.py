@@ -124,7 +124,7 @@ def _json_float(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
-# --- Gaussian token probabilities through a binning quantizer -----------------------------------
+# --- exact Gaussian token probabilities -----------------------------------------------------------
 
 def binning_cell_edges(quantizer: UniformBinning) -> np.ndarray:
     """Cell edges of a per-dimension binning in action space, with the clipped ends made infinite.
@@ -159,12 +159,91 @@ def binning_cell_edges(quantizer: UniformBinning) -> np.ndarray:
     return edges
 
 
-def _token_boxes(quantizer: UniformBinning, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper cell edges ``(N, dim)`` of flat tokens ``(N,)``."""
-    edges = binning_cell_edges(quantizer)
-    idx = np.stack(np.unravel_index(tokens, (quantizer.bins,) * quantizer.dim), axis=-1)
-    cols = np.arange(quantizer.dim)
-    return edges[cols, idx], edges[cols, idx + 1]
+@dataclass(frozen=True, eq=False)
+class _Cells:
+    """Preimages ``q^{-1}(t)`` of tokens, each one box ``[lo, hi)`` per coordinate.
+
+    For a binning the box of a token comes from :func:`binning_cell_edges`. For a scalar learned
+    quantizer the cells are found once by :func:`_scan_cells_1d` and stored as ``lower, upper (T, 1)``;
+    a token the quantizer never produces has the empty box ``[0, 0)`` (probability 0).
+    """
+
+    quantizer: object
+    edges: np.ndarray | None
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+
+    def boxes(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper box corners ``(N, du)`` of tokens ``(N,)``."""
+        q = self.quantizer
+        if self.edges is not None:
+            idx = np.stack(np.unravel_index(tokens, (q.bins,) * q.dim), axis=-1)
+            cols = np.arange(q.dim)
+            return self.edges[cols, idx], self.edges[cols, idx + 1]
+        return self.lower[tokens], self.upper[tokens]
+
+    def check_observed(self, tokens: np.ndarray) -> None:
+        """Raise :class:`SolverError` if an observed token has an empty cell (the scan missed it)."""
+        if self.edges is None:
+            empty = (self.upper[tokens] <= self.lower[tokens])[:, 0]
+            if empty.any():
+                raise SolverError(f"token {int(tokens[np.argmax(empty)])}: observed in the data, but no cell of "
+                                  "it was found when scanning the quantizer (narrower than the scan resolution)")
+
+
+def _scan_cells_1d(quantizer, resolution: int = 1 << 16) -> _Cells:
+    """Cells of a scalar quantizer: scan ``encode`` on a grid, then bisect every change point.
+
+    The grid covers the representatives' range widened by its length (at least 1) on each side;
+    beyond it the token is taken to be constant, which holds for nearest-codeword quantizers
+    (k-means, residual VQ). Each boundary is bisected to the last floating-point bit, and every
+    resulting interval is checked by encoding its midpoint. For these quantizers a cell in one
+    dimension is an interval (an intersection of nearest-codeword intervals); a token met on two
+    separate intervals raises :class:`SolverError`.
+    """
+    T = quantizer.n_tokens
+    reps = np.asarray(quantizer.decode(np.arange(T)), dtype=float)[:, 0]
+    lo, hi = float(reps.min()), float(reps.max())
+    span = max(hi - lo, 1.0)
+    grid = np.linspace(lo - span, hi + span, resolution + 1)
+    tok = encode_actions(quantizer, grid[:, None])
+    change = np.flatnonzero(tok[1:] != tok[:-1])
+    left, right, before = grid[change], grid[change + 1], tok[change]
+    for _ in range(200):
+        mid = 0.5 * (left + right)
+        done = (mid <= left) | (mid >= right)
+        if done.all():
+            break
+        same = encode_actions(quantizer, mid[:, None]) == before
+        left = np.where(same & ~done, mid, left)
+        right = np.where(~same & ~done, mid, right)
+    edges = np.concatenate([[-np.inf], right, [np.inf]])
+    labels = np.concatenate([tok[:1], tok[change + 1]])
+    inner = 0.5 * (edges[1:-1][:-1] + edges[1:-1][1:])
+    probes = np.concatenate([[edges[1] - span], inner, [edges[-2] + span]]) if change.size else np.zeros(1)
+    if np.any(encode_actions(quantizer, probes[:, None]) != labels):
+        raise SolverError("quantizer: scanning its cells found an interval whose midpoint has another token "
+                          "(cells narrower than the scan resolution)")
+    if np.unique(labels).size != labels.size:
+        raise SolverError("quantizer: a token's cell is not one interval; its Gaussian probabilities are not "
+                          "supported")
+    lower = np.zeros((T, 1))
+    upper = np.zeros((T, 1))
+    lower[labels, 0] = edges[:-1]
+    upper[labels, 0] = edges[1:]
+    return _Cells(quantizer, None, lower, upper)
+
+
+def _cells(quantizer) -> _Cells:
+    """The token cells of a quantizer whose Gaussian token probabilities are computed exactly."""
+    if isinstance(quantizer, UniformBinning):
+        return _Cells(quantizer, binning_cell_edges(quantizer))
+    kind = getattr(quantizer, "kind", type(quantizer).__name__)
+    if kind in ("kmeans", "rvq") and quantizer.dim == 1:
+        return _scan_cells_1d(quantizer)
+    raise AssumptionError(f"quantizer: exact Gaussian token probabilities need a UniformBinning or a scalar "
+                          f"k-means / residual-VQ codebook, found {kind!r} with action dimension "
+                          f"{getattr(quantizer, 'dim', '?')}")
 
 
 def _log_ndtr_diff_tail(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -204,15 +283,20 @@ def _log_ndtr_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def quantized_gaussian_logpmf(mean, sigma, tokens, quantizer: UniformBinning) -> np.ndarray:
-    r"""Exact log-probability of tokens under a Gaussian action pushed through a binning quantizer.
+def quantized_gaussian_logpmf(mean, sigma, tokens, quantizer) -> np.ndarray:
+    r"""Exact log-probability of tokens under a Gaussian action pushed through a quantizer.
+
+    For a binning the cell of a token is a box and
 
     .. math::
 
         \log (q_\#N(\mu, \sigma^2 I))(t) = \sum_{j=1}^{m}
         \log\Big[\Phi\Big(\frac{b_{j,t_j} - \mu_j}{\sigma}\Big) - \Phi\Big(\frac{a_{j,t_j} - \mu_j}{\sigma}\Big)\Big],
 
-    with ``[a_{j,t_j}, b_{j,t_j})`` the cell of coordinate ``j`` (see :func:`binning_cell_edges`).
+    with ``[a_{j,t_j}, b_{j,t_j})`` the cell of coordinate ``j`` (see :func:`binning_cell_edges`). For a
+    scalar k-means or residual-VQ codebook the cell of a token is an interval, found once by
+    scanning ``encode`` and bisecting every boundary to the last bit; a token the codebook never
+    produces has probability 0.
 
     Parameters
     ----------
@@ -222,7 +306,7 @@ def quantized_gaussian_logpmf(mean, sigma, tokens, quantizer: UniformBinning) ->
         Standard deviations, positive.
     tokens : (...) int array_like
         Flat tokens of ``quantizer``.
-    quantizer : UniformBinning
+    quantizer : UniformBinning, or a scalar KMeansQuantizer or ResidualVQ
 
     Returns
     -------
@@ -234,7 +318,9 @@ def quantized_gaussian_logpmf(mean, sigma, tokens, quantizer: UniformBinning) ->
     DimensionError
         On mismatched shapes or a non-positive ``sigma``.
     AssumptionError
-        If ``quantizer`` is not a binning quantizer.
+        For other quantizers (their cells have no closed form here).
+    SolverError
+        Never for the probabilities themselves; a token the quantizer never produces gets ``-inf``.
 
     References
     ----------
@@ -249,11 +335,9 @@ def quantized_gaussian_logpmf(mean, sigma, tokens, quantizer: UniformBinning) ->
     t = np.asarray(tokens)
     if t.shape != mean.shape[:-1]:
         raise DimensionError(f"tokens: expected shape {mean.shape[:-1]}, found {t.shape}")
-    lo, hi = _token_boxes(quantizer, _flat_tokens("tokens", t, t.size, quantizer.n_tokens))
-    lo = lo.reshape(mean.shape)
-    hi = hi.reshape(mean.shape)
+    lo, hi = _cells(quantizer).boxes(_flat_tokens("tokens", t, t.size, quantizer.n_tokens))
     s = sigma[..., None]
-    return _log_ndtr_diff((lo - mean) / s, (hi - mean) / s).sum(axis=-1)
+    return _log_ndtr_diff((lo.reshape(mean.shape) - mean) / s, (hi.reshape(mean.shape) - mean) / s).sum(axis=-1)
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -400,8 +484,8 @@ class LinearPolicyClass:
     reproduces every observed token and ``-inf`` otherwise. Its score here is minus the number of
     mismatched tokens: the maximisers are exactly the candidates of log-likelihood 0 whenever one
     exists (the realizable case), and the score still ranks candidates when none does. A Gaussian
-    candidate's score is its exact log-likelihood (:func:`quantized_gaussian_logpmf`, binning
-    quantizers only).
+    candidate's score is its exact log-likelihood (:func:`quantized_gaussian_logpmf`: binning, or a
+    scalar k-means / residual-VQ codebook).
 
     .. math::
 
@@ -424,7 +508,8 @@ class LinearPolicyClass:
     DimensionError
         On wrong shapes, or a mix of deterministic and Gaussian candidates.
     AssumptionError
-        For Gaussian candidates with a quantizer that is not a binning.
+        For Gaussian candidates with a quantizer whose cells are not computed exactly (see
+        :func:`quantized_gaussian_logpmf`).
 
     References
     ----------
@@ -451,8 +536,7 @@ class LinearPolicyClass:
         if np.any(s > 0) and np.any(s == 0):
             raise DimensionError("noise_std: expected all candidates deterministic or all Gaussian, found a mix")
         _link("link", link)
-        if s[0] > 0:
-            binning_cell_edges(quantizer)
+        cells = _cells(quantizer) if s[0] > 0 else None
         g = g.copy()
         g.setflags(write=False)
         s.setflags(write=False)
@@ -460,6 +544,7 @@ class LinearPolicyClass:
         object.__setattr__(self, "quantizer", quantizer)
         object.__setattr__(self, "noise_std", s)
         object.__setattr__(self, "link", link)
+        object.__setattr__(self, "_cells", cells)
 
     @classmethod
     def product(cls, gains, noise_stds, quantizer, link="linear") -> "LinearPolicyClass":
@@ -549,7 +634,8 @@ class LinearPolicyClass:
         return out
 
     def _gaussian_loglik(self, x: np.ndarray, t: np.ndarray, c: int) -> np.ndarray:
-        lo, hi = _token_boxes(self.quantizer, t)
+        self._cells.check_observed(t)
+        lo, hi = self._cells.boxes(t)
         out = np.zeros(self.size)
         inv = (1.0 / self.noise_std)[None, :, None]
         for s in range(0, x.shape[0], c):
@@ -685,7 +771,11 @@ def finite_scores_loop(policy_class: LinearPolicyClass, states, tokens) -> np.nd
 # --- parametric class -----------------------------------------------------------------------------
 
 def _gaussian_objective(theta: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, du: int):
-    """Total log-likelihood and its gradient in ``theta = (vec K, log sigma)``."""
+    """Total log-likelihood and its gradient in ``theta = (vec K, log sigma)``.
+
+    With ``a = (lo - mu) / s``, ``b = (hi - mu) / s`` and ``P = Phi(b) - Phi(a)`` per coordinate:
+    ``d log P / d mu = (phi(a) - phi(b)) / (s P)`` and ``d log P / d log s = (a phi(a) - b phi(b)) / P``.
+    """
     dx = x.shape[1]
     K = theta[:-1].reshape(du, dx)
     s = float(np.exp(theta[-1]))
@@ -745,8 +835,8 @@ class ParametricFit:
                 "iterations": self.iterations}
 
 
-def fit_gaussian_mle(states, tokens, quantizer: UniformBinning, **options) -> ParametricFit:
-    r"""Maximum likelihood over Gaussian linear policies quantized by a binning, with scipy.optimize.
+def fit_gaussian_mle(states, tokens, quantizer, **options) -> ParametricFit:
+    r"""Maximum likelihood over quantized Gaussian linear policies, with scipy.optimize.
 
     .. math::
 
@@ -761,7 +851,7 @@ def fit_gaussian_mle(states, tokens, quantizer: UniformBinning, **options) -> Pa
     ----------
     states : (n, H, dx) or (N, dx) array_like
     tokens : (n, H) or (N,) int array_like
-    quantizer : UniformBinning
+    quantizer : UniformBinning, or a scalar KMeansQuantizer or ResidualVQ
     init : tuple (K0, sigma0), optional
         Starting point.
     tol : float, optional
@@ -776,7 +866,7 @@ def fit_gaussian_mle(states, tokens, quantizer: UniformBinning, **options) -> Pa
     Raises
     ------
     AssumptionError
-        If ``quantizer`` is not a binning.
+        For a quantizer whose cells are not computed exactly (see :func:`quantized_gaussian_logpmf`).
     SolverError
         If the optimiser ends at a non-finite point.
     TypeError
@@ -791,17 +881,19 @@ def fit_gaussian_mle(states, tokens, quantizer: UniformBinning, **options) -> Pa
     tol = as_real("tol", options.pop("tol", 1e-10), positive=True)
     max_iter = as_int("max_iter", options.pop("max_iter", 500), minimum=1)
     reject_unknown_kwargs("fit_gaussian_mle", options)
-    binning_cell_edges(quantizer)
+    cells = _cells(quantizer)
     x = _flat_states("states", states)
     t = _flat_tokens("tokens", tokens, x.shape[0], quantizer.n_tokens)
-    lo, hi = _token_boxes(quantizer, t)
+    cells.check_observed(t)
+    lo, hi = cells.boxes(t)
     du, dx, n = quantizer.dim, x.shape[1], x.shape[0]
     if init is None:
         u = quantizer.decode(t)
         coef, *_ = np.linalg.lstsq(x, u, rcond=None)
         K0 = coef.T
         resid = u - x @ coef
-        s0 = max(float(np.sqrt(np.mean(resid**2))), float(np.min(quantizer.width)) / 4.0)
+        # a start at sigma ~ 0 would put the optimiser on a plateau of the likelihood
+        s0 = max(float(np.sqrt(np.mean(resid**2))), 1e-3 * max(1.0, float(np.abs(u).max())))
     else:
         K0 = as_matrix("init[0]", init[0], du, dx)
         s0 = as_real("init[1]", init[1], positive=True)

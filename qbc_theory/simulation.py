@@ -25,7 +25,6 @@ from . import learning, rollout
 from ._validation import as_int, as_real, describe, reject_unknown_kwargs
 from .errors import AssumptionError, DimensionError
 from .experts import ArctanExpert, LinearExpert
-from .quantizers import UniformBinning
 
 __all__ = ["LEARNERS", "SimulationResult", "SeedResult", "simulate", "default_policy_class"]
 
@@ -231,16 +230,10 @@ def _train(kind: str, instance, data, options: dict):
         pol = learning.fit_regression(data.states, actions, smoothing=options["smoothing"])
         summary = pol.to_dict() | {"gain_error": _gain_error(instance, pol.K)}
         return pol, summary
-    policy_class = None
-    if kind == "parametric" or (kind == "algorithm1" and not instance.expert.deterministic
-                                and isinstance(instance.quantizer, UniformBinning)):
+    if kind == "parametric" or (kind == "algorithm1" and not instance.expert.deterministic):
         if instance.expert.deterministic:
             raise AssumptionError("learner: the parametric class needs a Gaussian expert (for a deterministic "
                                   "one every gain consistent with the tokens is a maximiser); use 'finite'")
-        if not isinstance(instance.quantizer, UniformBinning):
-            raise AssumptionError(f"learner: the parametric class needs a binning quantizer (exact Gaussian "
-                                  f"token probabilities), found {instance.quantizer.kind!r}; use 'finite' with "
-                                  "a deterministic expert")
         policy_class = "gaussian"
     else:
         policy_class = default_policy_class(instance, grid_step=options["grid_step"],
@@ -297,7 +290,8 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
 
     - ``"finite"``: exact MLE over :func:`default_policy_class` (a lattice of gains containing the
       expert's; ties to the lowest index);
-    - ``"parametric"``: :func:`~qbc_theory.learning.fit_gaussian_mle` (Gaussian expert, binning);
+    - ``"parametric"``: :func:`~qbc_theory.learning.fit_gaussian_mle` (Gaussian expert; binning or
+      a scalar k-means / residual-VQ codebook);
     - ``"auto"``: ``"finite"`` for a deterministic expert, ``"parametric"`` for a Gaussian one;
     - ``"regression"``: least squares on the raw (or, with ``regression_actions="quantized"``, the
       decoded) actions, optionally smoothed (Proposition 4's baseline; not trained on tokens);
@@ -337,8 +331,9 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
     DimensionError
         On bad sizes or an unknown learner.
     AssumptionError
-        When the chosen learner does not fit the instance (e.g. the parametric class with a learned
-        quantizer).
+        When the chosen learner does not fit the instance (e.g. the parametric class with a
+        deterministic expert, or a Gaussian expert with a quantizer whose token probabilities have
+        no exact form here).
     TypeError
         On unknown keyword arguments.
 

@@ -111,6 +111,40 @@ def test_gaussian_token_probabilities_sum_to_one_and_tails_are_finite():
     np.testing.assert_allclose(lp, expected, rtol=1e-10, atol=0)
 
 
+@pytest.mark.parametrize("make", ["kmeans", "rvq"])
+def test_scalar_codebook_cells_give_the_integrated_gaussian_probabilities(make):
+    rng = _gen(21)
+    u = 0.5 * rng.standard_normal((3000, 1))
+    q = (KMeansQuantizer(8, seed=1) if make == "kmeans" else ResidualVQ(2, 6, seed=5)).fit(u)
+    tokens = np.arange(q.n_tokens)
+    lp = L.quantized_gaussian_logpmf(np.full((q.n_tokens, 1), 0.3), 0.4, tokens, q)
+    np.testing.assert_allclose(np.exp(lp).sum(), 1.0, rtol=0, atol=1e-12)
+    # independent: a midpoint Riemann sum of the density over a fine grid, binned by encode
+    step = 12 / 2_000_000
+    grid = -6 + step * (np.arange(2_000_000) + 0.5)
+    mass = np.bincount(q.encode(grid[:, None]), weights=scipy.stats.norm.pdf(grid, 0.3, 0.4) * step,
+                       minlength=q.n_tokens)
+    np.testing.assert_allclose(np.exp(lp), mass, rtol=0, atol=2e-5)
+    # tokens of probability 0 are exactly those the codebook never produces on the grid
+    np.testing.assert_array_equal(np.isneginf(lp), mass == 0)
+    if make == "rvq":
+        assert np.isneginf(lp).any()
+
+
+def test_gaussian_class_and_parametric_mle_through_a_scalar_kmeans_codebook():
+    rng = _gen(22)
+    x = _states(rng, 6000)
+    u = x @ K_TRUE.T + 0.2 * rng.standard_normal((6000, 1))
+    q = KMeansQuantizer(10, seed=2).fit(u)
+    t = q.encode(u)
+    cls = _random_class(rng, q, J=12, sigma=0.2)
+    np.testing.assert_allclose(cls.scores(x, t, chunk=333), L.finite_scores_loop(cls, x, t), rtol=1e-10, atol=0)
+    fit = L.fit_gaussian_mle(x, t, q)
+    assert fit.converged
+    assert np.all(np.abs(fit.K - K_TRUE) <= 4 * fit.K_se)
+    assert abs(fit.noise_std - 0.2) <= 4 * fit.noise_std_se
+
+
 def test_stable_cdf_difference_matches_log_space_formula_everywhere():
     rng = _gen(5)
     a = rng.normal(0, 15, 200_000)
@@ -194,14 +228,17 @@ def test_parametric_gradient_matches_finite_differences():
     q = UniformBinning(-1.5, 1.5, 6)
     x = _states(rng, 400, scale=1.5)
     t = q.encode(x @ K_TRUE.T + 0.2 * rng.standard_normal((400, 1)))
-    lo, hi = L._token_boxes(q, t)
+    lo, hi = L._cells(q).boxes(t)
     theta = np.array([-0.25, -0.45, np.log(0.3)])
     _, grad = L._gaussian_objective(theta, x, lo, hi, 1)
+
+    def ll(th):
+        return L._gaussian_objective(th, x, lo, hi, 1)[0]
+
     for i in range(3):
         e = np.zeros(3)
         e[i] = 1e-6
-        fd = (L._gaussian_objective(theta + e, x, lo, hi, 1)[0] - L._gaussian_objective(theta - e, x, lo, hi, 1)[0]) / 2e-6
-        np.testing.assert_allclose(grad[i], fd, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(grad[i], (ll(theta + e) - ll(theta - e)) / 2e-6, rtol=1e-6, atol=1e-6)
 
 
 def test_parametric_mle_is_consistent_and_regression_on_tokens_is_not():
@@ -232,11 +269,13 @@ def test_parametric_mle_is_consistent_and_regression_on_tokens_is_not():
     assert mean_err[1] < mean_err[0] / 2
 
 
-def test_parametric_mle_refuses_non_binning_and_unknown_options():
+def test_parametric_mle_refuses_unsupported_quantizers_and_unknown_options():
     x = np.ones((10, 2))
-    q = KMeansQuantizer(3, codebook=[[0.0], [1.0], [2.0]])
-    with pytest.raises(AssumptionError, match="UniformBinning"):
+    q = KMeansQuantizer(3, codebook=[[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    with pytest.raises(AssumptionError, match="action dimension 2"):
         L.fit_gaussian_mle(x, np.zeros(10, dtype=int), q)
+    with pytest.raises(AssumptionError, match="trap"):
+        L.fit_gaussian_mle(x, np.zeros(10, dtype=int), TrapLoopQuantizer(0.2, 0.25, 1.0, 0.05, d=0.6))
     with pytest.raises(TypeError, match="bogus"):
         L.fit_gaussian_mle(x, np.zeros(10, dtype=int), UniformBinning(-1, 1, 4), bogus=1)
 
@@ -338,7 +377,7 @@ def test_bad_inputs_raise_with_messages():
     with pytest.raises(DimensionError, match="mix"):
         L.LinearPolicyClass(np.zeros((2, 1, 2)), q, [0.0, 0.1])
     with pytest.raises(AssumptionError, match="UniformBinning"):
-        L.LinearPolicyClass(np.zeros((2, 1, 2)), KMeansQuantizer(2, codebook=[[0.0], [1.0]]), 0.1)
+        L.LinearPolicyClass(np.zeros((2, 2, 2)), KMeansQuantizer(2, codebook=[[0.0, 0.0], [1.0, 1.0]]), 0.1)
     with pytest.raises(DimensionError, match="gains"):
         L.LinearPolicyClass(np.zeros((2, 3, 2)), q)
     cls = L.LinearPolicyClass(np.zeros((2, 1, 2)), q)

@@ -143,6 +143,14 @@ def test_parametric_learner_on_a_gaussian_expert_is_within_standard_errors():
         assert abs(s.learner["noise_std"] - 0.2) <= 4 * s.learner["noise_std_se"]
 
 
+def test_gaussian_expert_through_a_scalar_kmeans_codebook_uses_the_parametric_class():
+    inst = _linear({"kind": "kmeans", "n_codes": 12, "fit_trajectories": 50}, expert_noise=0.2, n=100)
+    res = simulate(inst, eval_trajectories=200)
+    s = res.per_seed[0].learner
+    assert res.learner == "parametric" and s["converged"]
+    assert np.all(np.abs(np.array(s["K"]) - inst.expert.K) <= 4 * np.array(s["K_se"], dtype=float))
+
+
 def test_other_learners_run():
     inst = _linear(expert_noise=0.2, system_noise=0.05)
     reg = simulate(inst, learner="regression", smoothing=0.1, eval_trajectories=200)
@@ -161,9 +169,9 @@ def test_bad_requests_raise():
         simulate(inst, learner="bogus")
     with pytest.raises(AssumptionError, match="Gaussian expert"):
         simulate(inst, learner="parametric", eval_trajectories=10)
-    gauss_kmeans = _linear({"kind": "kmeans", "n_codes": 8, "fit_trajectories": 20}, expert_noise=0.2)
-    with pytest.raises(AssumptionError, match="binning"):
-        simulate(gauss_kmeans, eval_trajectories=10)
+    gauss_dct = _linear({"kind": "dct", "scale": 10.0}, expert_noise=0.2)
+    with pytest.raises(AssumptionError, match="dct"):
+        simulate(gauss_dct, eval_trajectories=10)
     with pytest.raises(TypeError, match="bogus"):
         simulate(inst, bogus=1)
     with pytest.raises(DimensionError, match="rng"):
