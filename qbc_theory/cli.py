@@ -44,6 +44,17 @@ def _cmd_check(args) -> int:
     return report.exit_code
 
 
+def _cmd_proofs(args) -> int:
+    from proofs_check import run_checks
+
+    report = run_checks(args.only)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        sys.stdout.write(report.format_text().rstrip("\n") + "\n")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qbc", description="Behavior cloning with quantized actions: bounds, checks, "
                      "Monte Carlo verification (Cao & Xie 2026).")
@@ -55,6 +66,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE.toml", help="instance file (DESIGN.md section 6)")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.set_defaults(func=_cmd_check)
+
+    from proofs_check import CHECK_IDS
+
+    p = sub.add_parser("proofs", help="exact and symbolic checks of the paper's proof steps")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.add_argument("--only", nargs="+", metavar="ID", choices=CHECK_IDS,
+                   help="run only these check ids (default: all)")
+    p.set_defaults(func=_cmd_proofs)
     return parser
 
 

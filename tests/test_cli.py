@@ -83,3 +83,13 @@ def test_console_script_subprocess_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("qbc: error: system.A: expected numbers")
+
+
+def test_proofs_json_and_bad_id(capsys):
+    code, out, err = run(capsys, "proofs", "--only", "thm6.conditions", "--json")
+    assert code == 0
+    checks = json.loads(out)["checks"]
+    assert [c["id"] for c in checks] == ["thm6.conditions"]
+    assert checks[0]["result"] in {"proved", "verified-numerically", "counterexample", "failed"}
+    code, out, err = run(capsys, "proofs", "--only", "thm99.nothing")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
