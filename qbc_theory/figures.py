@@ -27,7 +27,8 @@ the numbers plotted.
 On logarithmic axes a point with a non-positive coordinate cannot be drawn (a measured regret can
 be negative when the learner matches the expert and the Monte Carlo noise dominates). Such points
 are left out and the legend entry of their series says how many were left out; they are never
-moved or clipped to a positive value. They stay in :meth:`to_dict`, hence in the manifest.
+moved or clipped to a positive value (the part of a confidence interval above 0 is still drawn).
+They stay in :meth:`to_dict`, hence in the manifest.
 """
 
 from __future__ import annotations
@@ -46,12 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib as mpl
-import matplotlib.style
+import matplotlib.style  # binds mpl.style, which "import matplotlib" alone does not
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib.container import Container
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
@@ -61,6 +61,7 @@ from .errors import DimensionError
 
 __all__ = [
     "STYLE_FILE",
+    "FIGURES",
     "paper_style",
     "PlotResult",
     "PowerLawFit",
@@ -820,7 +821,7 @@ class PlotResult:
     axes : tuple of matplotlib.axes.Axes
         The axes drawn on (one, except for :func:`sandwich_plot` with several panels).
     artists : tuple of matplotlib.artist.Artist
-        Every artist drawn (lines, error bar segments, filled bands), containers flattened.
+        Every artist drawn (lines, interval bars, filled bands), in drawing order.
     legends : tuple of matplotlib.legend.Legend
         The legends added (empty when ``legend=False``).
     """
@@ -853,18 +854,6 @@ def _new_axes(ax, nrows: int = 1) -> list[Axes]:
     if len(axes) != nrows:
         raise DimensionError(f"ax: expected {nrows} Axes (one per panel), found {len(axes)}")
     return axes
-
-
-def _flatten(items) -> list[Artist]:
-    out: list[Artist] = []
-    for item in items:
-        if isinstance(item, Container):
-            out.extend(_flatten(list(item)))
-        elif isinstance(item, Artist):
-            out.append(item)
-        elif isinstance(item, (list, tuple)):
-            out.extend(_flatten(item))
-    return out
 
 
 def _fmt(v: float) -> str:
@@ -1010,7 +999,7 @@ def _scaling(func_name: str, data: ScalingData, variable: str, ax, style: dict) 
         note = "slope [" + "/".join(f"{100 * v:.3g}%" for v in levels) + " CI]"
         title = note if title is None else f"{title}; {note}"
     leg = _legend(ax, opts["legend"], title, handles, ncols=2)
-    return PlotResult(ax.figure, (ax,), tuple(_flatten(drawn)), () if leg is None else (leg,))
+    return PlotResult(ax.figure, (ax,), tuple(drawn), () if leg is None else (leg,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1201,7 +1190,7 @@ def rtvc_audit_plot(data: RTVCAuditData, ax: Axes | None = None, **style) -> Plo
     title = f"$\\varepsilon' = {_fmt(data.eps_prime)}$"
     handles = [item for item in drawn if item.get_label() != "_nolegend_"]
     leg = _legend(ax, opts["legend"], title, handles, ncols=1 if len(data.curves) <= 2 else 3)
-    return PlotResult(ax.figure, (ax,), tuple(_flatten(drawn)), () if leg is None else (leg,))
+    return PlotResult(ax.figure, (ax,), tuple(drawn), () if leg is None else (leg,))
 
 
 def stability_plot(data: GainProfileData, ax: Axes | None = None, **style) -> PlotResult:
@@ -1252,7 +1241,7 @@ def stability_plot(data: GainProfileData, ax: Axes | None = None, **style) -> Pl
     ax.set_xlabel(r"lag $j$ (steps)")
     ax.set_ylabel(r"gain $\|A^j B\|$")
     leg = _legend(ax, opts["legend"], None, drawn, ncols=1)
-    return PlotResult(ax.figure, (ax,), tuple(_flatten(drawn)), () if leg is None else (leg,))
+    return PlotResult(ax.figure, (ax,), tuple(drawn), () if leg is None else (leg,))
 
 
 def blowup_plot(data: BlowupData, ax: Axes | None = None, **style) -> PlotResult:
@@ -1302,7 +1291,7 @@ def blowup_plot(data: BlowupData, ax: Axes | None = None, **style) -> PlotResult
     ax.set_xlabel(_X_LABELS["H"])
     ax.set_ylabel(r"state gap $\|x_H - \hat{x}_H\|$ (state units)")
     leg = _legend(ax, opts["legend"], _fixed_title(data.fixed), drawn, ncols=1 if len(data.curves) <= 2 else 2)
-    return PlotResult(ax.figure, (ax,), tuple(_flatten(drawn)), () if leg is None else (leg,))
+    return PlotResult(ax.figure, (ax,), tuple(drawn), () if leg is None else (leg,))
 
 
 def sandwich_plot(data: SandwichData, ax: Axes | Sequence[Axes] | None = None, **style) -> PlotResult:
@@ -1368,7 +1357,19 @@ def sandwich_plot(data: SandwichData, ax: Axes | Sequence[Axes] | None = None, *
         leg = _legend(a, opts["legend"], _fixed_title(panel.fixed), handles, ncols=3)
         if leg is not None:
             legends.append(leg)
-    return PlotResult(axes[0].figure, tuple(axes), tuple(_flatten(drawn)), tuple(legends))
+    return PlotResult(axes[0].figure, tuple(axes), tuple(drawn), tuple(legends))
+
+
+FIGURES: dict[str, Callable[..., PlotResult]] = {
+    "fig1_regret_vs_n": regret_vs_n_plot,
+    "fig2_regret_vs_H": regret_vs_h_plot,
+    "fig3_regret_vs_eps_q": regret_vs_eps_plot,
+    "fig4_rtvc_audit": rtvc_audit_plot,
+    "fig5_stability": stability_plot,
+    "fig6_lipschitz_blowup": blowup_plot,
+    "fig7_bound_sandwich": sandwich_plot,
+}
+"""The figure set: file stem (in ``paper_figs/``) to plot function, in the issue's order."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -128,6 +128,12 @@ def test_plot_draws_on_given_ax_and_returns_its_artists(plot, make):
     assert len(result.legends) == 1 and result.legends[0].axes is ax
 
 
+def test_figure_set_names_the_seven_plot_functions():
+    assert list(F.FIGURES.values()) == [f for f, _ in CASES] + [F.sandwich_plot]
+    assert all(re.fullmatch(r"fig[1-7]_[A-Za-z_]+", stem) for stem in F.FIGURES)
+    assert [stem[:4] for stem in F.FIGURES] == [f"fig{i}" for i in range(1, 8)]
+
+
 def test_sandwich_draws_one_panel_per_given_ax():
     fig, axes = plt.subplots(2, 1)
     result = F.sandwich_plot(sandwich_data(), ax=axes)
