@@ -115,6 +115,7 @@ _SYMBOL_TEX = {
     "eta": r"\eta",
 }
 _BOUND_STYLE = {"upper": "--", "lower": ":"}
+_ENVELOPE_RTOL = 1e-9  # round-off allowance when marking gains above a certificate's envelope
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 _LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 2)), (0, (6, 2)))
 
@@ -1196,7 +1197,8 @@ def rtvc_audit_plot(data: RTVCAuditData, ax: Axes | None = None, **style) -> Plo
 def stability_plot(data: GainProfileData, ax: Axes | None = None, **style) -> PlotResult:
     r"""Figure 5: the gain profile :math:`\|A^j B\|` against the envelopes :math:`C\eta^j` (semilog-y).
 
-    A valid certificate's envelope lies on or above every marker.
+    A valid certificate's envelope lies on or above every marker; lags where the gain exceeds a
+    certificate's envelope (relative tolerance ``1e-9``) are marked with crosses in its colour.
 
     .. math:: \|A^j B\| \le C \eta^j, \quad j \ge 0
 
@@ -1236,8 +1238,15 @@ def stability_plot(data: GainProfileData, ax: Axes | None = None, **style) -> Pl
                           markeredgewidth=0.9, label=_dropped_note(r"$\|A^j B\|$", keep))
     grid = np.linspace(j.min(), j.max(), 200)
     for i, c in enumerate(data.certificates):
-        drawn.extend(ax.plot(grid, c.C * c.eta ** grid, linestyle=_LINESTYLES[(i + 1) % len(_LINESTYLES)],
-                             label=f"{c.label}: $C = {_fmt(c.C)}$, $\\eta = {_fmt(c.eta)}$"))
+        envelope = ax.plot(grid, c.C * c.eta ** grid, linestyle=_LINESTYLES[(i + 1) % len(_LINESTYLES)],
+                           label=f"{c.label}: $C = {_fmt(c.C)}$, $\\eta = {_fmt(c.eta)}$")
+        drawn.extend(envelope)
+        # A certificate that does not hold is shown, not hidden: crosses on the lags it fails at.
+        bad = keep & (gain > c.C * c.eta ** j * (1.0 + _ENVELOPE_RTOL))
+        if bad.any():
+            drawn.extend(ax.plot(j[bad], gain[bad], marker="x", linestyle="none", markersize=5,
+                                 color=envelope[0].get_color(), zorder=3,
+                                 label=f"above the {c.label} envelope ({int(bad.sum())})"))
     ax.set_xlabel(r"lag $j$ (steps)")
     ax.set_ylabel(r"gain $\|A^j B\|$")
     leg = _legend(ax, opts["legend"], None, drawn, ncols=1)

@@ -286,6 +286,19 @@ def test_stability_plot_draws_profile_and_envelopes():
         np.testing.assert_allclose(line.get_ydata(), c.C * c.eta ** gx, rtol=1e-12, atol=0)
 
 
+def test_stability_plot_marks_lags_above_an_envelope():
+    j = np.arange(6)
+    gain = 0.8 ** j
+    valid = F.stability_plot(F.GainProfileData(j, gain, [F.Certificate("exact", 1.0, 0.8)]))
+    assert not any(ln.get_marker() == "x" for ln in _lines(valid))
+    # C = 0.9 is too small: every lag fails; eta = 0.7 with C = 1.0 fails from j = 1 on
+    for cert, failing in ((F.Certificate("small C", 0.9, 0.8), j), (F.Certificate("fast", 1.0, 0.7), j[1:])):
+        result = F.stability_plot(F.GainProfileData(j, gain, [cert]))
+        (crosses,) = [ln for ln in _lines(result) if ln.get_marker() == "x"]
+        np.testing.assert_array_equal(crosses.get_xdata(), failing)
+        assert f"({len(failing)})" in crosses.get_label()
+
+
 def test_blowup_plot_draws_each_curve():
     data = blowup_data()
     result = F.blowup_plot(data)
