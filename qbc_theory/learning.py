@@ -47,6 +47,8 @@ __all__ = [
     "quantized_gaussian_logpmf",
     "ParametricFit",
     "fit_gaussian_mle",
+    "DeterministicFit",
+    "fit_deterministic_mle",
     "RegressionPolicy",
     "fit_regression",
     "LinearGaussianModel",
@@ -934,6 +936,152 @@ def _numeric_hessian(grad, theta: np.ndarray) -> np.ndarray:
         e[i] = h
         hess[i] = (grad(theta + e) - grad(theta - e)) / (2 * h)
     return hess
+
+
+@dataclass(frozen=True, eq=False)
+class DeterministicFit:
+    """Result of maximum likelihood over the continuous class of deterministic quantized gains.
+
+    Every gain that reproduces all observed tokens has log-likelihood 0 and is a maximiser; they
+    form a polytope. The fit returns its Chebyshev centre (the deterministic tie-break: the point
+    farthest from every cell boundary) and, on request, the range of each gain entry over the
+    polytope, whose width measures what the data leave undetermined.
+
+    Attributes
+    ----------
+    policy : QuantizedLinearPolicy
+    K : (du, dx) ndarray
+        Chebyshev centre of the consistent gains.
+    margin : float
+        Its distance (in gain space) to the nearest constraint; 0 when the data are consistent only
+        on the boundary, and ``max_margin`` when the polytope is unbounded.
+    extent : (du, dx, 2) ndarray or None
+        ``[min, max]`` of each entry over the consistent gains (infinite when unbounded).
+    mismatches : int
+        Tokens the centre fails to reproduce, checked with the quantizer's own ``encode`` (0 in
+        the realizable case).
+    n_samples : int
+    """
+
+    policy: QuantizedLinearPolicy
+    K: np.ndarray
+    margin: float
+    extent: np.ndarray | None
+    mismatches: int
+    n_samples: int
+
+    @property
+    def log_likelihood(self) -> float:
+        """0 when the centre reproduces every token, else ``-inf``."""
+        return 0.0 if self.mismatches == 0 else -np.inf
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (infinite extents are None)."""
+        ext = None if self.extent is None else [[[_json_float(v) for v in pair] for pair in row]
+                                                for row in self.extent]
+        return {"K": self.K.tolist(), "margin": self.margin, "extent": ext, "mismatches": self.mismatches,
+                "log_likelihood": _json_float(self.log_likelihood), "n_samples": self.n_samples}
+
+
+def fit_deterministic_mle(states, tokens, quantizer, **options) -> DeterministicFit:
+    r"""Maximum likelihood over deterministic quantized linear policies ``q(K x)``, ``K`` continuous.
+
+    The likelihood is 1 on the set of gains consistent with every token and 0 elsewhere. For a
+    quantizer whose cells are boxes per coordinate (binning; scalar k-means or residual VQ) that
+    set is the polytope ``lo_{t} <= K x_h^i < hi_{t}``, and the fit is its Chebyshev centre, a
+    linear program (scipy.optimize.linprog, HiGHS):
+
+    .. math::
+
+        \max_{K, r \ge 0} r \quad	ext{s.t.}\quad
+        lo_{ij} + r \|x_i\| \le (K x_i)_j \le hi_{ij} - r \|x_i\| \quad orall i, j.
+
+    Parameters
+    ----------
+    states : (n, H, dx) or (N, dx) array_like
+    tokens : (n, H) or (N,) int array_like
+    quantizer : UniformBinning, or a scalar KMeansQuantizer or ResidualVQ
+    extent : bool, optional
+        Also compute the range of every gain entry over the polytope (``2 du dx`` more linear
+        programs). Default False.
+    max_margin : float, optional
+        Cap on ``r`` so that an unbounded polytope (too little data) still has a centre; default
+        ``1e3``.
+
+    Returns
+    -------
+    DeterministicFit
+
+    Raises
+    ------
+    AssumptionError
+        For a quantizer whose cells are not boxes here.
+    SolverError
+        If no gain reproduces the tokens (the class is not realizable) or the solver fails.
+    TypeError
+        On unknown keyword arguments.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 3 (deterministic quantized expert: the statistical term is
+    ``H log(|Pi|/delta) / n``, the ``1/n`` regime) and Appendix A.
+    """
+    want_extent = bool(options.pop("extent", False))
+    max_margin = as_real("max_margin", options.pop("max_margin", 1e3), positive=True)
+    reject_unknown_kwargs("fit_deterministic_mle", options)
+    cells = _cells(quantizer)
+    x = _flat_states("states", states)
+    t = _flat_tokens("tokens", tokens, x.shape[0], quantizer.n_tokens)
+    cells.check_observed(t)
+    lo, hi = cells.boxes(t)
+    du, dx, n = quantizer.dim, x.shape[1], x.shape[0]
+    norms = np.linalg.norm(x, axis=1)
+    rows, rhs, radius = [], [], []
+    for j in range(du):
+        block = np.zeros((n, du * dx))
+        block[:, j * dx:(j + 1) * dx] = x
+        up = np.isfinite(hi[:, j])
+        down = np.isfinite(lo[:, j])
+        rows += [block[up], -block[down]]
+        rhs += [hi[up, j], -lo[down, j]]
+        radius += [norms[up], norms[down]]
+    A = np.concatenate(rows)
+    b = np.concatenate(rhs)
+    r = np.concatenate(radius)
+    zero = r == 0
+    if np.any(b[zero] < 0):
+        raise SolverError("fit_deterministic_mle: a token at the zero state is not the cell of 0: no gain "
+                          "reproduces the data")
+    A, b, r = A[~zero], b[~zero], r[~zero]
+    free = [(None, None)] * (du * dx)
+    c = np.zeros(du * dx + 1)
+    c[-1] = -1.0
+    res = scipy.optimize.linprog(c, A_ub=np.column_stack([A, r]), b_ub=b, bounds=free + [(0.0, max_margin)],
+                                 method="highs")
+    if res.status == 2:
+        raise SolverError("fit_deterministic_mle: no gain reproduces every token (the linear class is not "
+                          "realizable for these data)")
+    if res.status != 0:
+        raise SolverError(f"fit_deterministic_mle: linprog failed ({res.message})")
+    K = res.x[:-1].reshape(du, dx)
+    extent = None
+    if want_extent:
+        extent = np.empty((du * dx, 2))
+        for k in range(du * dx):
+            for side, sign in ((0, 1.0), (1, -1.0)):
+                ck = np.zeros(du * dx)
+                ck[k] = sign
+                rk = scipy.optimize.linprog(ck, A_ub=A, b_ub=b, bounds=free, method="highs")
+                if rk.status == 3:
+                    extent[k, side] = -sign * np.inf
+                elif rk.status == 0:
+                    extent[k, side] = rk.x[k]
+                else:
+                    raise SolverError(f"fit_deterministic_mle: extent LP failed ({rk.message})")
+        extent = extent.reshape(du, dx, 2)
+    policy = QuantizedLinearPolicy(K, quantizer)
+    mismatches = int(np.count_nonzero(policy.tokens(x) != t))
+    return DeterministicFit(policy, K, float(res.x[-1]), extent, mismatches, n)
 
 
 # --- regression BC (Proposition 4) ----------------------------------------------------------------

@@ -230,10 +230,15 @@ def _train(kind: str, instance, data, options: dict):
         pol = learning.fit_regression(data.states, actions, smoothing=options["smoothing"])
         summary = pol.to_dict() | {"gain_error": _gain_error(instance, pol.K)}
         return pol, summary
+    if kind == "parametric" and instance.expert.deterministic:
+        if not isinstance(instance.expert, LinearExpert):
+            raise AssumptionError("learner: the parametric class of deterministic policies is linear, "
+                                  f"found a {instance.expert.to_dict()['kind']} expert; use 'finite'")
+        fit = learning.fit_deterministic_mle(data.states, data.tokens, instance.quantizer, extent=True)
+        summary = {"kind": "parametric"} | fit.to_dict()
+        summary["gain_error"] = _gain_error(instance, fit.K)
+        return fit.policy, summary
     if kind == "parametric" or (kind == "algorithm1" and not instance.expert.deterministic):
-        if instance.expert.deterministic:
-            raise AssumptionError("learner: the parametric class needs a Gaussian expert (for a deterministic "
-                                  "one every gain consistent with the tokens is a maximiser); use 'finite'")
         policy_class = "gaussian"
     else:
         policy_class = default_policy_class(instance, grid_step=options["grid_step"],
@@ -290,8 +295,10 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
 
     - ``"finite"``: exact MLE over :func:`default_policy_class` (a lattice of gains containing the
       expert's; ties to the lowest index);
-    - ``"parametric"``: :func:`~qbc_theory.learning.fit_gaussian_mle` (Gaussian expert; binning or
-      a scalar k-means / residual-VQ codebook);
+    - ``"parametric"``: continuous gains: :func:`~qbc_theory.learning.fit_gaussian_mle` for a
+      Gaussian expert, :func:`~qbc_theory.learning.fit_deterministic_mle` (Chebyshev centre of the
+      consistent gains, with their extent) for a deterministic linear one; binning or a scalar
+      k-means / residual-VQ codebook;
     - ``"auto"``: ``"finite"`` for a deterministic expert, ``"parametric"`` for a Gaussian one;
     - ``"regression"``: least squares on the raw (or, with ``regression_actions="quantized"``, the
       decoded) actions, optionally smoothed (Proposition 4's baseline; not trained on tokens);
@@ -331,9 +338,8 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
     DimensionError
         On bad sizes or an unknown learner.
     AssumptionError
-        When the chosen learner does not fit the instance (e.g. the parametric class with a
-        deterministic expert, or a Gaussian expert with a quantizer whose token probabilities have
-        no exact form here).
+        When the chosen learner does not fit the instance (e.g. the parametric class with the
+        arctan expert, or with a quantizer whose cells have no exact form here).
     TypeError
         On unknown keyword arguments.
 

@@ -11,7 +11,7 @@ import scipy.stats
 from qbc_theory import learning as L
 from qbc_theory import rollout
 from qbc_theory.dynamics import LinearSystem
-from qbc_theory.errors import AssumptionError, DimensionError
+from qbc_theory.errors import AssumptionError, DimensionError, SolverError
 from qbc_theory.experts import LinearExpert
 from qbc_theory.quantizers import KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning
 
@@ -278,6 +278,49 @@ def test_parametric_mle_refuses_unsupported_quantizers_and_unknown_options():
         L.fit_gaussian_mle(x, np.zeros(10, dtype=int), TrapLoopQuantizer(0.2, 0.25, 1.0, 0.05, d=0.6))
     with pytest.raises(TypeError, match="bogus"):
         L.fit_gaussian_mle(x, np.zeros(10, dtype=int), UniformBinning(-1, 1, 4), bogus=1)
+
+
+def test_deterministic_parametric_mle_brackets_the_truth_and_its_extent_shrinks_like_1_over_n():
+    q = UniformBinning(-2, 2, 64)
+    rng = _gen(23)
+    x = _states(rng, 10_000)
+    t = q.encode(x @ K_TRUE.T)
+    widths = []
+    ns = (100, 1000, 10_000)
+    for n in ns:
+        fit = L.fit_deterministic_mle(x[:n], t[:n], q, extent=True)
+        assert fit.mismatches == 0 and fit.margin > 0 and fit.log_likelihood == 0.0
+        assert np.all((fit.extent[..., 0] <= K_TRUE) & (K_TRUE <= fit.extent[..., 1]))
+        assert np.all((fit.extent[..., 0] <= fit.K) & (fit.K <= fit.extent[..., 1]))
+        widths.append(np.exp(np.mean(np.log(fit.extent[..., 1] - fit.extent[..., 0]))))
+    slope = np.polyfit(np.log(ns), np.log(widths), 1)[0]
+    assert -1.3 <= slope <= -0.7, slope
+
+
+def test_deterministic_parametric_extent_agrees_with_the_finite_grid():
+    """Two implementations of the same consistent set: every lattice gain reproducing all tokens lies
+    inside the LP's extent, and lattice gains outside the extent mismatch."""
+    q = UniformBinning(-2, 2, 32)
+    rng = _gen(24)
+    x = _states(rng, 40)
+    t = q.encode(x @ K_TRUE.T)
+    gains, _ = L.gain_grid(K_TRUE, 0.0005, 8)
+    scores = L.LinearPolicyClass(gains, q).scores(x, t)
+    ext = L.fit_deterministic_mle(x, t, q, extent=True).extent
+    inside = np.all((gains >= ext[..., 0]) & (gains <= ext[..., 1]), axis=(1, 2))
+    consistent = scores == 0
+    assert consistent.sum() > 1 and (~consistent).sum() > 1
+    assert np.all(inside[consistent])
+    assert not np.any(consistent[~inside])
+
+
+def test_deterministic_parametric_mle_refuses_unrealizable_data():
+    q = UniformBinning(-2, 2, 32)
+    rng = _gen(25)
+    x = _states(rng, 500)
+    t = q.encode(x[:, :1] ** 2 - 1.0)  # a nonlinear expert: no linear gain reproduces it
+    with pytest.raises(SolverError, match="realizable"):
+        L.fit_deterministic_mle(x, t, q)
 
 
 # --- regression BC --------------------------------------------------------------------------------

@@ -151,6 +151,16 @@ def test_gaussian_expert_through_a_scalar_kmeans_codebook_uses_the_parametric_cl
     assert np.all(np.abs(np.array(s["K"]) - inst.expert.K) <= 4 * np.array(s["K_se"], dtype=float))
 
 
+def test_parametric_learner_on_a_deterministic_expert_returns_a_consistent_gain():
+    inst = _linear()
+    res = simulate(inst, learner="parametric", eval_trajectories=200)
+    s = res.per_seed[0].learner
+    assert s["mismatches"] == 0 and s["margin"] > 0
+    ext = np.array(s["extent"], dtype=float)
+    assert np.all((ext[..., 0] <= inst.expert.K) & (inst.expert.K <= ext[..., 1]))
+    assert s["gain_error"] <= np.linalg.norm(ext[..., 1] - ext[..., 0])
+
+
 def test_other_learners_run():
     inst = _linear(expert_noise=0.2, system_noise=0.05)
     reg = simulate(inst, learner="regression", smoothing=0.1, eval_trajectories=200)
@@ -167,8 +177,8 @@ def test_bad_requests_raise():
     inst = _linear()
     with pytest.raises(DimensionError, match="learner"):
         simulate(inst, learner="bogus")
-    with pytest.raises(AssumptionError, match="Gaussian expert"):
-        simulate(inst, learner="parametric", eval_trajectories=10)
+    with pytest.raises(AssumptionError, match="arctan"):
+        simulate(_trap(0.04), learner="parametric", eval_trajectories=10)
     gauss_dct = _linear({"kind": "dct", "scale": 10.0}, expert_noise=0.2)
     with pytest.raises(AssumptionError, match="dct"):
         simulate(gauss_dct, eval_trajectories=10)
