@@ -1249,7 +1249,7 @@ def stability_plot(data: GainProfileData, ax: Axes | None = None, **style) -> Pl
                                  label=f"above the {c.label} envelope ({int(bad.sum())})"))
     ax.set_xlabel(r"lag $j$ (steps)")
     ax.set_ylabel(r"gain $\|A^j B\|$")
-    leg = _legend(ax, opts["legend"], None, drawn, ncols=1)
+    leg = _legend(ax, opts["legend"], None, drawn, ncols=2)
     return PlotResult(ax.figure, (ax,), tuple(drawn), () if leg is None else (leg,))
 
 
@@ -1299,7 +1299,7 @@ def blowup_plot(data: BlowupData, ax: Axes | None = None, **style) -> PlotResult
                              label=_dropped_note(c.label, keep)))
     ax.set_xlabel(_X_LABELS["H"])
     ax.set_ylabel(r"state gap $\|x_H - \hat{x}_H\|$ (state units)")
-    leg = _legend(ax, opts["legend"], _fixed_title(data.fixed), drawn, ncols=1 if len(data.curves) <= 2 else 2)
+    leg = _legend(ax, opts["legend"], _fixed_title(data.fixed), drawn, ncols=2)
     return PlotResult(ax.figure, (ax,), tuple(drawn), () if leg is None else (leg,))
 
 
