@@ -209,7 +209,11 @@ def _resolve(learner: str, instance) -> str:
         raise DimensionError(f"learner: expected one of {', '.join(LEARNERS)}, found {describe(learner)}")
     if learner != "auto":
         return learner
-    return "finite" if instance.expert.deterministic else "parametric"
+    return "finite" if _deterministic(instance.expert) else "parametric"
+
+
+def _deterministic(expert) -> bool:
+    return bool(getattr(expert, "deterministic", False))
 
 
 def _gain_error(instance, K, link: str = "linear") -> float | None:
@@ -230,7 +234,7 @@ def _train(kind: str, instance, data, options: dict):
         pol = learning.fit_regression(data.states, actions, smoothing=options["smoothing"])
         summary = pol.to_dict() | {"gain_error": _gain_error(instance, pol.K)}
         return pol, summary
-    if kind == "parametric" and instance.expert.deterministic:
+    if kind == "parametric" and _deterministic(instance.expert):
         if not isinstance(instance.expert, LinearExpert):
             raise AssumptionError("learner: the parametric class of deterministic policies is linear, "
                                   f"found a {instance.expert.to_dict()['kind']} expert; use 'finite'")
@@ -238,7 +242,7 @@ def _train(kind: str, instance, data, options: dict):
         summary = {"kind": "parametric"} | fit.to_dict()
         summary["gain_error"] = _gain_error(instance, fit.K)
         return fit.policy, summary
-    if kind == "parametric" or (kind == "algorithm1" and not instance.expert.deterministic):
+    if kind == "parametric" or (kind == "algorithm1" and not _deterministic(instance.expert)):
         policy_class = "gaussian"
     else:
         policy_class = default_policy_class(instance, grid_step=options["grid_step"],
@@ -261,14 +265,14 @@ def _train(kind: str, instance, data, options: dict):
     return fit.policy, summary
 
 
-def _evaluate_open_loop(instance, learner, batch, rng, level):
+def _evaluate_open_loop(instance, learner, horizon, batch, rng):
     """Coupled regret of Algorithm 1: the expert in closed loop, the plan executed open loop."""
     system, expert, reward, q = instance.system, instance.expert, instance.reward, instance.quantizer
     noise_rng, model_rng = rng.spawn(2)
-    nz = rollout.draw_noise(system, instance.horizon, batch, system.du, noise_rng)
-    xi = model_rng.standard_normal((instance.horizon, batch, system.dx))
+    nz = rollout.draw_noise(system, horizon, batch, system.du, noise_rng)
+    xi = model_rng.standard_normal((horizon, batch, system.dx))
     plan = learner.plan(nz.x0, nz.z, xi)
-    exp_traj = rollout.rollout(system, expert, reward, instance.horizon, nz.x0, nz.w, nz.z)
+    exp_traj = rollout.rollout(system, expert, reward, horizon, nz.x0, nz.w, nz.z)
     lrn_traj = rollout.open_loop(system, plan, reward, nz.x0, nz.w)
     diff = exp_traj.returns - lrn_traj.returns
     e_in = rollout.action_error(expert, q, exp_traj.states, nz.z)
@@ -276,8 +280,8 @@ def _evaluate_open_loop(instance, learner, batch, rng, level):
     return float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(batch)), float(e_in.mean()), float(e_dep.mean())
 
 
-def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajectories=2000, **options) \
-        -> SimulationResult:
+def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajectories=2000, horizon=None,
+             **options) -> SimulationResult:
     r"""Train log-loss BC on ``instance``, deploy it, and estimate its regret with a confidence interval.
 
     For each seed: collect ``n`` expert trajectories through ``instance.quantizer``
@@ -308,7 +312,9 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
 
     Parameters
     ----------
-    instance : Instance
+    instance : Instance, or any object with ``system``, ``expert``, ``quantizer`` and ``reward``
+        (e.g. :func:`qbc_theory.constructions.trap_loop`); ``horizon``, ``n``, ``seed`` and
+        ``name`` are read from it when present.
     n : int, optional
         Expert trajectories per seed (default ``instance.n``).
     seeds : int
@@ -320,6 +326,8 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
         One of :data:`LEARNERS`.
     eval_trajectories : int
         Coupled evaluation runs per seed (``>= 2``, default 2000).
+    horizon : int, optional
+        Horizon ``H`` (default ``instance.horizon``).
     level : float, optional
         Confidence level (default 0.95).
     grid_step, grid_radius, max_candidates
@@ -360,12 +368,23 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
     if train_options["regression_actions"] not in ("raw", "quantized"):
         raise DimensionError(f"regression_actions: expected 'raw' or 'quantized', found "
                              f"{describe(train_options['regression_actions'])}")
-    n = instance.n if n is None else as_int("n", n, minimum=1)
+    for attr in ("system", "expert", "quantizer", "reward"):
+        if getattr(instance, attr, None) is None:
+            raise DimensionError(f"instance: expected an Instance or a construction with a {attr}, found "
+                                 f"{describe(instance)} without one")
+    H = getattr(instance, "horizon", None) if horizon is None else horizon
+    if H is None:
+        raise DimensionError("horizon: expected a horizon (the instance has none), found None")
+    H = as_int("horizon", H, minimum=1)
+    n = getattr(instance, "n", None) if n is None else n
+    if n is None:
+        raise DimensionError("n: expected a number of trajectories (the instance has none), found None")
+    n = as_int("n", n, minimum=1)
     seeds = as_int("seeds", seeds, minimum=1)
     eval_trajectories = as_int("eval_trajectories", eval_trajectories, minimum=2)
     kind = _resolve(learner, instance)
-    root = _root_seed(rng, instance.seed)
-    system, expert, q, H = instance.system, instance.expert, instance.quantizer, instance.horizon
+    root = _root_seed(rng, int(getattr(instance, "seed", 0)))
+    system, expert, q = instance.system, instance.expert, instance.quantizer
     results = []
     for child in root.spawn(seeds):
         data_ss, eval_ss = child.spawn(2)
@@ -373,7 +392,7 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
         policy, summary = _train(kind, instance, data, train_options)
         eval_rng = np.random.default_rng(eval_ss)
         if kind == "algorithm1":
-            reg, se, e_in, e_dep = _evaluate_open_loop(instance, policy, eval_trajectories, eval_rng, level)
+            reg, se, e_in, e_dep = _evaluate_open_loop(instance, policy, H, eval_trajectories, eval_rng)
         else:
             est = rollout.regret(system, expert, policy, instance.reward, H, eval_trajectories, eval_rng,
                                  quantizer=q, level=level)
@@ -394,5 +413,5 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
         in_distribution_error=float(np.mean([r.in_distribution_error for r in results])),
         deployment_error=float(np.mean([r.deployment_error for r in results])),
         n=n, seeds=seeds, horizon=H, eval_trajectories=eval_trajectories, learner=kind,
-        seconds=time.perf_counter() - start, instance=instance.name, entropy=int(root.entropy),
+        seconds=time.perf_counter() - start, instance=str(getattr(instance, "name", "instance")), entropy=int(root.entropy),
         per_seed=tuple(results))

@@ -161,6 +161,19 @@ def test_parametric_learner_on_a_deterministic_expert_returns_a_consistent_gain(
     assert s["gain_error"] <= np.linalg.norm(ext[..., 1] - ext[..., 0])
 
 
+def test_constructions_are_accepted_with_a_horizon():
+    from qbc_theory.constructions import trap_loop
+
+    c = trap_loop(0.02, noisy=True)
+    res = simulate(c, n=30, horizon=25, eval_trajectories=200)
+    assert res.horizon == 25 and res.n == 30 and res.learner == "finite"
+    assert res.per_seed[0].learner["mismatches"] == 0
+    with pytest.raises(DimensionError, match="horizon"):
+        simulate(c, n=30)
+    with pytest.raises(DimensionError, match="n:"):
+        simulate(c, horizon=10)
+
+
 def test_other_learners_run():
     inst = _linear(expert_noise=0.2, system_noise=0.05)
     reg = simulate(inst, learner="regression", smoothing=0.1, eval_trajectories=200)
