@@ -24,6 +24,7 @@ The built-in specs are package data under ``qbc_theory/data/experiments/`` (foun
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import copy
 import functools
 import hashlib
@@ -910,6 +911,8 @@ class _CellFailed(Exception):
 def _result(task: _Task, get):
     try:
         return get()
+    except BrokenProcessPool:
+        raise  # the pool failed, not this cell
     except Exception as exc:
         raise _CellFailed(task) from exc
 
@@ -1102,6 +1105,11 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
                 point = ", ".join(f"{k}={v}" for k, v in task.cell.point.items())
                 raise RuntimeError(f"{task.spec.id}: cell {task.cell.index} ({point}) of {task.spec.cell!r} "
                                    f"failed: {cause.__class__.__name__}: {cause}") from cause
+            except BrokenProcessPool as exc:
+                raise RuntimeError(
+                    "backend 'processes': a worker process died (killed, out of memory, or the main script "
+                    "runs work at import time: guard it with `if __name__ == \"__main__\":`, workers are "
+                    "started with spawn); finished cells are cached, run again to resume") from exc
     finally:
         bar.close()
     seconds = time.perf_counter() - t0

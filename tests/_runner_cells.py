@@ -1,5 +1,7 @@
 """Small deterministic cell functions registered for the runner tests (importable by spawned workers)."""
 
+import os
+import signal
 import time
 
 import numpy as np
@@ -41,3 +43,9 @@ def mutates(params, seeds, seed):
     """Appends to a nested list of its params and reports its length (1 unless params leak between cells)."""
     params["acc"]["items"].append(params["n"])
     return {"length": len(params["acc"]["items"])}
+
+
+@cell_function("test.dies")
+def dies(params, seeds, seed):
+    """Kills the process it runs in (a worker dying, as on an out-of-memory kill)."""
+    os.kill(os.getpid(), signal.SIGKILL)

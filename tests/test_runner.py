@@ -300,6 +300,13 @@ def test_serial_cells_cannot_leak_params_into_each_other(tmp_path):
     assert table.column("length").tolist() == [1.0] * 6
 
 
+def test_dead_worker_is_reported_as_a_pool_failure(tmp_path):
+    d = base_dict()
+    d.update(cell="test.dies", params={})
+    with pytest.raises(RuntimeError, match="backend 'processes': a worker process died"):
+        run_spec(spec_from_dict(d), backend="processes", out=tmp_path, progress=False, workers=1)
+
+
 def test_malformed_cell_output_is_refused(tmp_path):
     d = base_dict()
     d.update(cell="test.bad_output", params={})
