@@ -147,6 +147,10 @@ def binning_cell_edges(quantizer: UniformBinning) -> np.ndarray:
     AssumptionError
         If ``quantizer`` is not a :class:`~qbc_theory.quantizers.UniformBinning` (other quantizers'
         cells are not boxes, so their Gaussian token probabilities have no closed form here).
+
+    References
+    ----------
+    Cao & Xie 2026, eq. (3) (binning quantizer).
     """
     if not isinstance(quantizer, UniformBinning):
         raise AssumptionError(f"quantizer: exact Gaussian token probabilities need a UniformBinning, found "
@@ -458,6 +462,10 @@ def gain_grid(center, step, radius: int = 2, *, max_candidates: int = 100_000) -
     ------
     DimensionError
         On a non-positive step or a grid larger than ``max_candidates``.
+
+    References
+    ----------
+    Cao & Xie 2026, Appendix A (a finite realizable class; ``log |Pi|`` is its complexity).
     """
     center = as_matrix("center", center)
     step = np.broadcast_to(np.asarray(step, dtype=float), center.shape)
@@ -671,6 +679,10 @@ class FiniteFit:
         Number of (state, token) samples.
     deterministic : bool
         Whether the scores are minus mismatch counts (True) or log-likelihoods (False).
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (log-loss BC) and Appendix A.
     """
 
     index: int
@@ -757,6 +769,10 @@ def finite_scores_loop(policy_class: LinearPolicyClass, states, tokens) -> np.nd
     Returns
     -------
     (J,) ndarray of float
+
+    References
+    ----------
+    Cao & Xie 2026, Section 2 (log-loss BC).
     """
     x = _flat_states("states", states, policy_class.dx)
     t = _flat_tokens("tokens", tokens, x.shape[0], policy_class.quantizer.n_tokens)
@@ -815,6 +831,10 @@ class ParametricFit:
     converged : bool
     message : str
     iterations : int
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 2.
     """
 
     policy: QuantizedLinearPolicy
@@ -961,6 +981,10 @@ class DeterministicFit:
         Tokens the centre fails to reproduce, checked with the quantizer's own ``encode`` (0 in
         the realizable case).
     n_samples : int
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 3.
     """
 
     policy: QuantizedLinearPolicy
@@ -1389,6 +1413,10 @@ class ModelFit:
     log_likelihood : float or None
         None for a deterministic model (zero covariance), whose log-likelihood is 0 or ``-inf``.
     n_samples : int
+
+    References
+    ----------
+    Cao & Xie 2026, Algorithm 1.
     """
 
     model: LinearGaussianModel
@@ -1555,6 +1583,10 @@ class Algorithm1Fit:
     learner : Algorithm1Learner
     policy_fit : FiniteFit or ParametricFit
     model_fit : ModelFit
+
+    References
+    ----------
+    Cao & Xie 2026, Algorithm 1 and Theorem 7.
     """
 
     learner: Algorithm1Learner

@@ -74,6 +74,10 @@ def default_policy_class(instance, **options) -> learning.LinearPolicyClass:
     AssumptionError
         If even ``r = 1`` gives more than ``max_candidates`` candidates, or the expert is not linear
         or arctan.
+
+    References
+    ----------
+    Cao & Xie 2026, Appendix A (finite realizable class: ``q#pi* in Pi``).
     """
     step = as_real("grid_step", options.pop("grid_step", 0.05), positive=True)
     radius = options.pop("grid_radius", None)
@@ -117,6 +121,10 @@ class SeedResult:
         2-norm of ``K_hat - K*``) for linear experts where it applies.
     data_in_distribution_error : float
         The same error measured on the training data.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (coupling).
     """
 
     regret: float
@@ -161,6 +169,10 @@ class SimulationResult:
     entropy : int
         Root seed entropy, to reproduce the run.
     per_seed : tuple of SeedResult
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (coupling) and Theorems 2, 3, 6, 7.
     """
 
     regret: float
