@@ -1,0 +1,464 @@
+r"""The catalog of verifiable claims and their verdicts (``qbc verify``).
+
+A **claim** holds one result of Cao & Xie 2026 against Monte Carlo measurements. It names
+
+- the experiment (a built-in spec, run by :mod:`qbc_theory.runner`) whose cells measure it;
+- the **tests** that decide it from the measurements: a :class:`SlopeTest` (a fitted log-log or
+  semi-log slope against a predicted exponent, :func:`qbc_theory.scaling.compare_slope`) and/or a
+  :class:`BoundTest` (measured means against a bound computed in the same cells,
+  :func:`qbc_theory.scaling.compare_bound`);
+- a **negative control**: a second experiment on which the same tests must come out ``violated``.
+  A check whose control passes has no teeth.
+
+The status of a claim is computed from the data of the same run, never written by hand:
+
+========================  ==========================  =============
+tests on the experiment   tests on the control        claim status
+========================  ==========================  =============
+``violated``              any                         ``violated``
+``consistent``            ``violated``                ``consistent``
+``consistent``            not ``violated``            ``inconclusive`` (the control has no teeth)
+``inconclusive``          any                         ``inconclusive``
+========================  ==========================  =============
+
+Several tests combine as: ``violated`` if any is violated, ``consistent`` if all are consistent,
+``inconclusive`` otherwise.
+
+The cell functions that produce the measurements are registered in :mod:`qbc_theory.cells`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from ._validation import reject_unknown_kwargs
+from .errors import SpecError
+from .runner import ResultTable, builtin_spec_paths, load_spec, run_specs
+from .scaling import STATUSES, compare_bound, compare_slope, fit_slope
+
+__all__ = [
+    "SlopeTest",
+    "BoundTest",
+    "TestOutcome",
+    "Claim",
+    "ClaimResult",
+    "VerifyReport",
+    "ORDER",
+    "claim_ids",
+    "get_claim",
+    "combine",
+    "evaluate",
+    "verify",
+]
+
+
+def combine(statuses) -> str:
+    """Combine test statuses: violated if any is, consistent if all are, else inconclusive."""
+    statuses = list(statuses)
+    if not statuses:
+        return "inconclusive"
+    if "violated" in statuses:
+        return "violated"
+    if all(s == "consistent" for s in statuses):
+        return "consistent"
+    return "inconclusive"
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """The result of one test on one experiment's table.
+
+    Attributes
+    ----------
+    kind : str
+        ``"slope"`` or ``"bound"``.
+    status : str
+        ``"consistent"``, ``"violated"`` or ``"inconclusive"``.
+    measured : float
+        The fitted slope, or the largest measured-to-bound ratio (upper bounds) / the smallest
+        (lower bounds).
+    ci : (float, float)
+        The slope's bootstrap interval, or the interval of the ratio at the decisive point.
+    predicted : str
+        What the test expected, in words.
+    detail : dict
+        The numbers behind the verdict (JSON-ready).
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    kind: str
+    status: str
+    measured: float
+    ci: tuple
+    predicted: str
+    detail: dict
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return {"kind": self.kind, "status": self.status, "measured": _f(self.measured),
+                "ci": [_f(self.ci[0]), _f(self.ci[1])], "predicted": self.predicted, "detail": self.detail}
+
+
+def _f(v) -> float | None:
+    """JSON-safe float: infinities and NaN become None."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+@dataclass(frozen=True)
+class SlopeTest:
+    r"""A fitted scaling exponent against a prediction.
+
+    With ``scale="loglog"`` the fit is :math:`\log \bar y = a + p \log x`
+    (:func:`qbc_theory.scaling.fit_slope`); with ``scale="semilog"`` it is
+    :math:`\log \bar y = a + p\, x`, a geometric growth rate per unit of ``x`` (used for the
+    exponential compounding of the appendix example). The verdict is
+    :func:`qbc_theory.scaling.compare_slope` of the bootstrap interval against ``predicted`` with
+    ``relation`` and the slack ``tol``, which is fixed in the catalog before any data is seen.
+
+    Parameters
+    ----------
+    value : str
+        Measurement column.
+    along : str
+        Ladder of the grid to fit along.
+    predicted : float
+        The predicted exponent (or growth rate).
+    relation : {"<=", ">=", "=="}
+    tol : float
+        Slack for finite-size effects (see :func:`qbc_theory.scaling.compare_slope`).
+    where : dict
+        Values of the other ladders (a tuple of pairs, to stay hashable).
+    scale : {"loglog", "semilog"}
+    nonpositive : {"raise", "drop"}
+        Treatment of ladder points whose mean is not positive (see :func:`fit_slope`).
+    label : str
+        Words for the report.
+    """
+
+    __test__ = False
+
+    value: str
+    along: str
+    predicted: float
+    relation: str
+    tol: float = 0.0
+    where: tuple = ()
+    scale: str = "loglog"
+    nonpositive: str = "raise"
+    label: str = ""
+
+    def run(self, table: ResultTable, rng: np.random.Generator) -> TestOutcome:
+        """Fit and compare; a fit that cannot be made (e.g. all means zero) is ``inconclusive``."""
+        x, y = table.pivot(self.value, self.along, dict(self.where))
+        xfit = np.exp(x - x[0]) if self.scale == "semilog" else x
+        words = self.label or f"slope of {self.value} in {self.along} {self.relation} {self.predicted:g}"
+        try:
+            fit = fit_slope(xfit, y, rng=rng, nonpositive=self.nonpositive, parameter=self.along)
+        except (ValueError, ArithmeticError) as exc:
+            return TestOutcome("slope", "inconclusive", float("nan"), (float("nan"), float("nan")), words,
+                               {"error": str(exc), "x": x.tolist(), "mean": y.mean(axis=0).tolist()})
+        status = compare_slope(fit, self.predicted, self.relation, tol=self.tol)
+        detail = fit.to_dict()
+        detail.update({"x": x.tolist(), "scale": self.scale, "tol": self.tol, "relation": self.relation,
+                       "predicted": self.predicted})
+        return TestOutcome("slope", status, fit.slope, fit.ci, words, detail)
+
+
+@dataclass(frozen=True)
+class BoundTest:
+    r"""Measured means against a bound computed in the same cells.
+
+    At each ladder point the mean of ``value`` over seeds gets a Student-t interval at ``level``
+    (per point; with ``P`` points the family-wise level is at least ``1 - P (1 - level)``), and
+    :func:`qbc_theory.scaling.compare_bound` decides: an upper bound is violated when some interval
+    lies entirely above the bound, consistent when every interval lies below it; a lower bound the
+    other way round.
+
+    Parameters
+    ----------
+    value : str
+        Measurement column.
+    bound : str
+        Column holding the bound's value at each cell (the same in every seed's row).
+    kind : {"upper", "lower"}
+    along : str
+        Ladder to report along.
+    where : tuple of pairs
+        Values of the other ladders; with no ``where``, every cell is used.
+    level : float
+    label : str
+    """
+
+    __test__ = False
+
+    value: str
+    bound: str
+    kind: str = "upper"
+    along: str = ""
+    where: tuple = ()
+    level: float = 0.95
+    label: str = ""
+
+    def run(self, table: ResultTable, rng: np.random.Generator) -> TestOutcome:
+        """Compare per-point intervals with the bound."""
+        groups: dict[int, list] = {}
+        for r in table.rows:
+            if all(r[k] == v for k, v in self.where):
+                groups.setdefault(r["cell"], []).append(r)
+        cis, bounds, means, points = [], [], [], []
+        for cell in sorted(groups):
+            rows = groups[cell]
+            y = np.array([r[self.value] for r in rows], dtype=float)
+            m = float(y.mean())
+            se = float(y.std(ddof=1) / math.sqrt(y.size)) if y.size > 1 else 0.0
+            half = float(stats.t.ppf(0.5 + self.level / 2, max(y.size - 1, 1))) * se
+            cis.append((m - half, m + half))
+            bounds.append(float(rows[0][self.bound]))
+            means.append(m)
+            points.append({k: rows[0][k] for k in table.grid})
+        status = compare_bound(np.array(cis), np.array(bounds), self.kind)
+        ratios = np.array(means) / np.array(bounds)
+        lo_r = np.array([c[0] for c in cis]) / np.array(bounds)
+        hi_r = np.array([c[1] for c in cis]) / np.array(bounds)
+        j = int(np.argmax(ratios) if self.kind == "upper" else np.argmin(ratios))
+        rel = "<=" if self.kind == "upper" else ">="
+        words = self.label or f"{self.value} {rel} {self.bound}"
+        detail = {"points": [{"point": p, "mean": m, "ci": list(c), "bound": b}
+                             for p, m, c, b in zip(points, means, cis, bounds)],
+                  "kind": self.kind, "level": self.level}
+        return TestOutcome("bound", status, float(ratios[j]), (float(lo_r[j]), float(hi_r[j])), words, detail)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One verifiable claim of the catalog.
+
+    Attributes
+    ----------
+    id : str
+        The claim id (a contract, e.g. ``"thm3.rate_n"``).
+    theorem : str
+        The result it verifies, e.g. ``"Theorem 3"``.
+    predicted : str
+        The predicted relation in words.
+    spec : str
+        Id of the built-in experiment spec.
+    control_spec : str
+        Id of the built-in spec of the negative control.
+    tests : tuple of SlopeTest / BoundTest
+        Applied to the experiment's table.
+    control_tests : tuple, optional
+        Applied to the control's table (default: ``tests``).
+    control : str
+        What the control is, in words.
+    """
+
+    id: str
+    theorem: str
+    predicted: str
+    spec: str
+    control_spec: str
+    tests: tuple
+    control: str
+    control_tests: tuple | None = None
+
+    def evaluate(self, table: ResultTable, control_table: ResultTable, rng: np.random.Generator) -> "ClaimResult":
+        """Run the tests on both tables and derive the status (see the module docstring)."""
+        outcomes = tuple(t.run(table, rng) for t in self.tests)
+        control_outcomes = tuple(t.run(control_table, rng) for t in (self.control_tests or self.tests))
+        main = combine(o.status for o in outcomes)
+        ctrl = combine(o.status for o in control_outcomes)
+        if main == "violated":
+            status = "violated"
+        elif main == "consistent" and ctrl == "violated":
+            status = "consistent"
+        else:
+            status = "inconclusive"
+        return ClaimResult(self, status, main, ctrl, outcomes, control_outcomes)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim's verdict with the outcomes of its tests and of its control's tests."""
+
+    claim: Claim
+    status: str
+    experiment_status: str
+    control_status: str
+    outcomes: tuple
+    control_outcomes: tuple
+
+    def to_dict(self) -> dict:
+        """The JSON of DESIGN.md section 5 (``qbc verify --json``), plus the tests' details."""
+        first = self.outcomes[0]
+        return {
+            "id": self.claim.id,
+            "theorem": self.claim.theorem,
+            "status": self.status,
+            "predicted": self.claim.predicted,
+            "measured": _f(first.measured),
+            "ci": [_f(first.ci[0]), _f(first.ci[1])],
+            "control": {"id": self.claim.control_spec, "status": self.control_status,
+                        "description": self.claim.control},
+            "experiment_status": self.experiment_status,
+            "tests": [o.to_dict() for o in self.outcomes],
+            "control_tests": [o.to_dict() for o in self.control_outcomes],
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """All claim verdicts of one ``qbc verify`` run."""
+
+    results: tuple
+    profile: str
+    seconds: float
+    tables: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def to_dict(self) -> dict:
+        """``{"claims": [...], "seconds": float, "profile": str}``."""
+        return {"claims": [r.to_dict() for r in self.results], "seconds": self.seconds,
+                "profile": self.profile}
+
+    def format_text(self) -> str:
+        """The verdict table."""
+        head = f"{'claim':<18} {'theorem':<12} {'status':<13} {'measured':>10} {'CI':>22}  control"
+        lines = [head, "-" * len(head)]
+        for r in self.results:
+            first = r.outcomes[0]
+            ci = f"[{_fmt(first.ci[0])}, {_fmt(first.ci[1])}]"
+            lines.append(f"{r.claim.id:<18} {r.claim.theorem:<12} {r.status:<13} {_fmt(first.measured):>10} "
+                         f"{ci:>22}  {r.control_status}")
+        lines.append("")
+        for r in self.results:
+            lines.append(f"{r.claim.id}: predicted {r.claim.predicted}; control: {r.claim.control}")
+            for o in r.outcomes:
+                lines.append(f"  - {o.predicted}: {o.status} (measured {_fmt(o.measured)}, "
+                             f"CI [{_fmt(o.ci[0])}, {_fmt(o.ci[1])}])")
+            for o in r.control_outcomes:
+                lines.append(f"  - control, {o.predicted}: {o.status} (measured {_fmt(o.measured)})")
+        counts = {s: sum(r.status == s for r in self.results) for s in STATUSES}
+        lines.append("")
+        lines.append(f"{len(self.results)} claims: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+                     + f" ({self.seconds:.1f} s, profile {self.profile})")
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(v) -> str:
+    if v is None or not math.isfinite(float(v)):
+        return "-"
+    v = float(v)
+    return f"{v:.3g}"
+
+
+ORDER = (
+    "thm3.rate_n", "thm3.horizon", "thm3.eps", "thm2.rate_n", "thm2.horizon", "prop5.rtvc",
+    "thm6.det", "thm6.noisy", "thm7.det", "thm7.noisy", "thm8.tight", "thm9.tight",
+    "lipschitz.exp", "prop4.regression", "thm1.explicit",
+)
+"""The claim ids (a contract), in report order."""
+
+
+def _catalog() -> tuple[Claim, ...]:
+    found = {c.id: c for c in _cells.all_claims()}
+    return tuple(found[i] for i in ORDER if i in found)
+
+
+def claim_ids() -> list[str]:
+    """Ids of the claims in the catalog, in report order."""
+    return [c.id for c in _catalog()]
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The claim with this id.
+
+    Raises
+    ------
+    SpecError
+        Naming the known ids.
+    """
+    for c in _catalog():
+        if c.id == claim_id:
+            return c
+    raise SpecError(f"claim: expected one of {', '.join(claim_ids())}, found {claim_id!r}")
+
+
+def _builtin_specs() -> dict:
+    return {p.stem: p for p in builtin_spec_paths()}
+
+
+def evaluate(claim: Claim, table: ResultTable, control_table: ResultTable, rng=None) -> ClaimResult:
+    """Evaluate one claim on given result tables (``rng`` seeds the bootstrap; default fixed)."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    return claim.evaluate(table, control_table, rng)
+
+
+def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out", claims=None,
+           progress: bool = True, scheduler=None, workers=None, **kwargs) -> VerifyReport:
+    """Run the experiments of the claim catalog (reusing cached cells) and judge every claim.
+
+    Parameters
+    ----------
+    profile : {"quick", "full"}
+    backend, out, scheduler, workers, progress
+        As in :func:`qbc_theory.runner.run_specs`; results are cached under ``out``.
+    claims : list of str, optional
+        Only these claim ids (default: the whole catalog).
+
+    Returns
+    -------
+    VerifyReport
+        Also written to ``out/verify.<profile>.json``.
+
+    Raises
+    ------
+    SpecError
+        On an unknown claim id or profile.
+    """
+    reject_unknown_kwargs("verify", kwargs)
+    if profile not in ("quick", "full"):
+        raise SpecError(f"profile: expected 'quick' or 'full', found {profile!r}")
+    chosen = [get_claim(c) for c in claims] if claims else list(_catalog())
+    paths = _builtin_specs()
+    needed = []
+    for c in chosen:
+        for sid in (c.spec, c.control_spec):
+            if sid not in paths:
+                raise SpecError(f"claim {c.id}: expected a built-in spec {sid!r}, found none")
+            if sid not in needed:
+                needed.append(sid)
+    t0 = time.perf_counter()
+    specs = [load_spec(paths[s]) for s in needed]
+    tables = dict(zip(needed, run_specs(specs, backend=backend, out=out, profile=profile,
+                                        scheduler=scheduler, progress=progress, workers=workers)))
+    rng = np.random.default_rng(np.random.SeedSequence(20260320))
+    results = tuple(c.evaluate(tables[c.spec], tables[c.control_spec], rng) for c in chosen)
+    report = VerifyReport(results, profile, round(time.perf_counter() - t0, 3), tables)
+    _write(out, profile, report)
+    return report
+
+
+def _write(out, profile: str, report: VerifyReport) -> None:
+    import json
+    import os
+    from pathlib import Path
+
+    path = Path(out) / f"verify.{profile}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+# Imported last: the cell modules register their cell functions with the runner and define their
+# claims with the classes above, so they need this module fully defined.
+from . import cells as _cells  # noqa: E402
