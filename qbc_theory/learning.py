@@ -483,6 +483,60 @@ def gain_grid(center, step, radius: int = 2, *, max_candidates: int = 100_000) -
     return gains.reshape((size,) + center.shape), size // 2
 
 
+_SIGN = np.int64(-0x8000000000000000)
+_MAGNITUDE = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+def _float_order(v: np.ndarray) -> np.ndarray:
+    """An int64 key with the order of the doubles ``v`` (consecutive doubles get consecutive keys)."""
+    bits = np.ascontiguousarray(v, dtype=np.float64).view(np.int64)
+    return np.where(bits < 0, -(bits & _MAGNITUDE), bits)
+
+
+def _float_from_order(k: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_float_order`."""
+    bits = np.where(k < 0, (-k) | _SIGN, k)
+    return np.ascontiguousarray(bits, dtype=np.int64).view(np.float64)
+
+
+def _floor_thresholds(q: UniformBinning) -> np.ndarray:
+    """Exact thresholds ``tau (dim, bins + 1)`` of a floor binning's arithmetic.
+
+    ``tau[j, e]`` is the smallest double ``u`` with ``(u - low_j) / width_j >= e`` in floating point,
+    for ``e = 1, ..., bins - 1``; ``tau[j, 0] = -inf`` and ``tau[j, bins] = +inf`` (clipping). As
+    ``u -> fl(fl(u - low) / width)`` is non-decreasing, ``u >= tau[j, e]`` holds exactly when the
+    quantizer's own computation gives a cell index ``>= e``. Found by bisection over the ordered
+    doubles around the nominal edge.
+
+    Raises
+    ------
+    SolverError
+        If the nominal edge does not bracket the threshold (it always does for finite inputs).
+    """
+    tau = np.empty((q.dim, q.bins + 1))
+    tau[:, 0], tau[:, -1] = -np.inf, np.inf
+    e = np.arange(1, q.bins, dtype=float)
+    for j in range(q.dim):
+        lo, w = q.low[j], q.width[j]
+
+        def passes(u):
+            return (u - lo) / w >= e
+
+        guess = lo + e * w
+        delta = 1e-9 * w + 16 * np.spacing(np.maximum(abs(lo), np.abs(guess)))
+        left, right = guess - delta, guess + delta
+        if passes(left).any() or not passes(right).all():
+            raise SolverError("binning: the nominal cell edges do not bracket the floating-point thresholds")
+        a, b = _float_order(left), _float_order(right)
+        while np.any(b - a > 1):
+            m = a + (b - a) // 2
+            ok = passes(_float_from_order(m))
+            b = np.where(ok, m, b)
+            a = np.where(ok, a, m)
+        tau[j, 1:-1] = _float_from_order(b)
+    return tau
+
+
 @dataclass(frozen=True, eq=False)
 class LinearPolicyClass:
     r"""A finite class of quantized linear policies ``q#N(g(K_j x), sigma_j^2 I)``, ``j < J``.
@@ -621,16 +675,17 @@ class LinearPolicyClass:
         q = self.quantizer
         out = np.zeros(self.size, dtype=np.int64)
         if isinstance(q, UniformBinning) and q.decode_mode != "edge":
-            # Floor binning: token t_j is reproduced iff t_j <= (u_j - low_j) / width_j < t_j + 1, with
-            # the end cells open (clipping). This is the quantizer's own arithmetic, without the
-            # floor, clip and ravel of a full encode.
-            idx = np.stack(np.unravel_index(t, (q.bins,) * q.dim), axis=-1).astype(float)
-            lower = np.where(idx > 0, idx, -np.inf)
-            upper = np.where(idx < q.bins - 1, idx + 1.0, np.inf)
+            # Floor binning: token t_j is reproduced iff tau_j(t_j) <= u_j < tau_j(t_j + 1), where
+            # tau_j(e) is the exact floating-point threshold of the quantizer's own test
+            # floor((u - low) / width) >= e, with the end cells open (clipping). One comparison per
+            # edge replaces the subtract, divide, floor, clip and ravel of a full encode.
+            tau = _floor_thresholds(q)
+            idx = np.stack(np.unravel_index(t, (q.bins,) * q.dim), axis=-1)
+            cols = np.arange(q.dim)
+            lower = tau[cols, idx]
+            upper = tau[cols, idx + 1]
             for s in range(0, x.shape[0], c):
                 u = self._means(x[s:s + c])
-                np.subtract(u, q.low, out=u)
-                np.divide(u, q.width, out=u)
                 ok = (u >= lower[s:s + c, None, :]) & (u < upper[s:s + c, None, :])
                 if self.du > 1:
                     ok = ok.all(axis=-1)

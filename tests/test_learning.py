@@ -52,6 +52,22 @@ def test_vectorised_deterministic_scores_equal_per_candidate_loop(q):
     assert np.any(fast < 0), "the random candidates should mismatch some tokens"
 
 
+@pytest.mark.parametrize("q", [UniformBinning(-2, 2, 64), UniformBinning([-0.3, 1e3], [0.7, 1e3 + 3.3], 37, "left")])
+def test_floor_thresholds_reproduce_the_quantizers_own_cell_index(q):
+    tau = L._floor_thresholds(q)
+    rng = _gen(26)
+    e = rng.integers(1, q.bins, 20_000)
+    j = rng.integers(0, q.dim, e.size)
+    # points within a few ulps of the thresholds and of the nominal edges, and random ones
+    near = tau[j, e] + rng.integers(-3, 4, e.size) * np.spacing(tau[j, e])
+    nominal = q.low[j] + e * q.width[j]
+    u = np.concatenate([near, nominal, rng.uniform(q.low[j], q.high[j])])
+    jj = np.concatenate([j, j, j])
+    ee = np.concatenate([e, e, e])
+    s = np.floor((u - q.low[jj]) / q.width[jj])
+    np.testing.assert_array_equal(u >= tau[jj, ee], s >= ee)
+
+
 @pytest.mark.parametrize("make", ["kmeans", "rvq"])
 def test_vectorised_scores_equal_loop_for_learned_quantizers(make):
     rng = _gen(2)
