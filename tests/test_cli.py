@@ -93,3 +93,50 @@ def test_proofs_json_and_bad_id(capsys):
     assert checks[0]["result"] in {"proved", "verified-numerically", "counterexample", "failed"}
     code, out, err = run(capsys, "proofs", "--only", "thm99.nothing")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+
+
+def test_bound_list_and_value(capsys):
+    code, out, _ = run(capsys, "bound", "--list")
+    assert code == 0 and "thm3" in out and "thm9" in out
+    code, out, _ = run(capsys, "bound", "thm8", "--H", "10", "--n", "100", "--eps_q", "0.01", "--json")
+    doc = json.loads(out)
+    assert code == 0 and set(doc) >= {"name", "theorem", "kind", "form", "latex", "value", "exponents"}
+    assert doc["kind"] == "lower" and doc["value"] > 0
+    assert doc["exponents"]["n"] == -1
+
+
+def test_bound_missing_value_has_no_value(capsys):
+    code, out, _ = run(capsys, "bound", "thm8", "--H", "10", "--json")
+    assert code == 0 and "value" not in json.loads(out)
+
+
+@pytest.mark.parametrize(
+    "argv, key",
+    [
+        (["bound", "thm2", "--H", "-5"], "H"),
+        (["bound", "thm2", "--delta", "1.5"], "delta"),
+        (["bound", "thm2", "--n", "__import__('os')"], "n"),
+        (["bound", "thm2", "--n", "2**10"], "n"),
+        (["bound", "thm2", "--nonsense", "1"], "nonsense"),
+        (["bound", "thm42"], "thm42"),
+        (["bound", "thm2", "--H"], "H"),
+    ],
+)
+def test_bound_bad_values_exit_2_naming_the_symbol(capsys, argv, key):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and key in lines[0]
+
+
+def test_bound_from_check_fills_constants(capsys):
+    code, out, _ = run(capsys, "bound", "thm7", "--from-check", str(INSTANCES / "lqr_binning.toml"), "--json")
+    assert code == 0 and json.loads(out)["value"] > 0
+
+
+def test_run_bad_spec_exit_2(tmp_path, capsys):
+    f = tmp_path / "spec.toml"
+    f.write_text('id = "x"\ncell = "no.such.cell"\nentropy = 1\n[grid]\nn = [1]\n'
+                 '[profiles.quick]\nseeds = 2\n[profiles.full]\nseeds = 2\n')
+    code, out, err = run(capsys, "run", str(f), "--backend", "serial", "--out", str(tmp_path / "o"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "cell" in err
