@@ -55,6 +55,29 @@ def _cmd_proofs(args) -> int:
     return 0
 
 
+def _cmd_simulate(args) -> int:
+    from .instance import load_instance
+    from .simulation import simulate
+
+    result = simulate(load_instance(args.file), n=args.n, seeds=args.seeds, learner=args.learner,
+                      eval_trajectories=args.eval_trajectories)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        sys.stdout.write(result.format_text().rstrip("\n") + "\n")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
+    return value
+
+
 def _cmd_run(args) -> int:
     from .runner import run_spec
 
@@ -149,7 +172,7 @@ def _backend_options(p) -> None:
     p.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes",
                    help="where cells run (default: processes on all cores)")
     p.add_argument("--scheduler", metavar="ADDR", help="address of a Dask scheduler, tcp://HOST:PORT")
-    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes (default: all cores)")
     p.add_argument("--out", default="qbc-out", metavar="DIR", help="results and cell cache (default qbc-out)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
@@ -187,6 +210,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="print only the LaTeX formula")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.set_defaults(func=_cmd_bound, takes_extra=True)
+
+    from .simulation import LEARNERS
+
+    p = sub.add_parser("simulate", help="train log-loss BC on an instance, deploy it, report the regret")
+    p.add_argument("file", metavar="FILE.toml", help="instance file (DESIGN.md section 6)")
+    p.add_argument("--n", type=_positive_int, metavar="N", help="expert trajectories (default: run.n)")
+    p.add_argument("--seeds", type=_positive_int, default=1, metavar="S", help="independent data sets (default 1)")
+    p.add_argument("--learner", choices=LEARNERS, default="auto", help="learner (default auto)")
+    p.add_argument("--eval-trajectories", type=_positive_int, default=2000, metavar="N",
+                   help="coupled evaluation runs per seed (default 2000)")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("run", help="run one experiment grid (resumable)")
     p.add_argument("spec", metavar="SPEC.toml", help="experiment spec (experiments/README.md)")

@@ -140,3 +140,18 @@ def test_run_bad_spec_exit_2(tmp_path, capsys):
                  '[profiles.quick]\nseeds = 2\n[profiles.full]\nseeds = 2\n')
     code, out, err = run(capsys, "run", str(f), "--backend", "serial", "--out", str(tmp_path / "o"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cell" in err
+
+
+def test_simulate_json_contract(capsys):
+    code, out, _ = run(capsys, "simulate", str(INSTANCES / "gaussian_binning.toml"), "--n", "20",
+                       "--seeds", "2", "--eval-trajectories", "200", "--json")
+    doc = json.loads(out)
+    assert code == 0
+    assert {"regret", "ci", "in_distribution_error", "deployment_error", "n", "seeds", "seconds"} <= set(doc)
+    assert doc["n"] == 20 and doc["seeds"] == 2 and doc["ci"][0] <= doc["regret"] <= doc["ci"][1]
+
+
+@pytest.mark.parametrize("argv", [["--n", "0"], ["--seeds", "-1"], ["--learner", "oracle"], ["--n", "1e3"]])
+def test_simulate_bad_arguments(capsys, argv):
+    code, out, err = run(capsys, "simulate", str(INSTANCES / "lqr_binning.toml"), *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
