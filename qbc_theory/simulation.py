@@ -269,7 +269,8 @@ def _train(kind: str, instance, data, options: dict):
     if policy_class == "gaussian":
         fit = learning.fit_gaussian_mle(data.states, data.tokens, instance.quantizer)
         summary = {"kind": "parametric"} | fit.to_dict()
-        summary["noise_std_error"] = abs(fit.noise_std - instance.expert.noise_std)
+        true_std = getattr(instance.expert, "noise_std", None)
+        summary["noise_std_error"] = None if true_std is None else abs(fit.noise_std - float(true_std))
     else:
         fit = learning.fit_finite(policy_class, data.states, data.tokens)
         summary = {"kind": "finite"} | fit.to_dict()
