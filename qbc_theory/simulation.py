@@ -426,5 +426,5 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
         in_distribution_error=float(np.mean([r.in_distribution_error for r in results])),
         deployment_error=float(np.mean([r.deployment_error for r in results])),
         n=n, seeds=seeds, horizon=H, eval_trajectories=eval_trajectories, learner=kind,
-        seconds=time.perf_counter() - start, instance=str(getattr(instance, "name", "instance")), entropy=int(root.entropy),
-        per_seed=tuple(results))
+        seconds=time.perf_counter() - start, instance=str(getattr(instance, "name", "instance")),
+        entropy=int(root.entropy), per_seed=tuple(results))
