@@ -16,6 +16,11 @@ from qbc_theory.scaling import STATUSES
 
 CLAIM_IDS = ("thm3.rate_n", "thm3.horizon", "thm3.eps")
 
+
+def _claim(cid):
+    """The family's own claim (independent of the other families' modules)."""
+    return {c.id: c for c in linear.CLAIMS}[cid]
+
 BASE = dict(A=[[0.5]], B=[[1.0]], K=[[-0.2]], noise_std=1.0, x0="stationary", clip=2.0, eps_q=0.05,
             reward_scale=10.0, n=6, H=5, learner="mle", class_direction=[[1.0]], class_min_offset=1e-6,
             class_max_offset=0.1, class_per_side=8, delta=0.05, eval_quant=64, eval_min=32, eval_per_n=2)
@@ -156,17 +161,21 @@ def test_offset_class_selects_the_largest_consistent_gain(rng):
 
 # --- specs and claims ---------------------------------------------------------------------------
 
+def test_the_catalog_serves_the_familys_claims():
+    assert [get_claim(cid) for cid in CLAIM_IDS] == [_claim(cid) for cid in CLAIM_IDS]
+
+
 def test_builtin_specs_load_and_match_the_claims():
     paths = {p.stem: p for p in builtin_spec_paths()}
     for cid in CLAIM_IDS:
-        claim = get_claim(cid)
+        claim = _claim(cid)
         assert claim.id == cid
         for sid in (claim.spec, claim.control_spec):
             spec = load_spec(paths[sid])
             assert spec.id == sid
             assert spec.cell in ("thm3.linear", "thm3.trap")
     entropies = [load_spec(paths[s]).entropy for c in CLAIM_IDS
-                 for s in (get_claim(c).spec, get_claim(c).control_spec)]
+                 for s in (_claim(c).spec, _claim(c).control_spec)]
     assert len(set(entropies)) == len(entropies)
 
 
@@ -179,7 +188,7 @@ def test_predicted_exponents_are_the_bound_librarys():
     by_symbol = {"n": b.exponent("n", fixed=fixed), "H": b.exponent("H", fixed=fixed),
                  "eps_q": b.exponent("eps_q", fixed=fixed)}
     for cid in CLAIM_IDS:
-        test = get_claim(cid).tests[0]
+        test = _claim(cid).tests[0]
         assert test.predicted == pytest.approx(by_symbol[test.along], abs=1e-12)
 
 
@@ -213,7 +222,7 @@ def small_tables(tmp_path_factory):
 
 @pytest.mark.parametrize("cid", CLAIM_IDS)
 def test_claims_evaluate_on_small_data_and_controls_are_violated(small_tables, cid):
-    claim = get_claim(cid)
+    claim = _claim(cid)
     result = evaluate(claim, small_tables[claim.spec], small_tables[claim.control_spec])
     assert result.status in STATUSES and result.experiment_status in STATUSES
     assert result.control_status == "violated"
@@ -233,9 +242,25 @@ def test_verdicts_can_fail_on_the_same_tables(small_tables):
     # the same bound test against a bound a million times smaller
     table = small_tables["thm3.rate_n"]
     shrunk = dataclasses.replace(table, rows=tuple(dict(r, bound=r["bound"] * 1e-6) for r in table.rows))
-    bound_test = get_claim("thm3.rate_n").tests[1]
+    bound_test = _claim("thm3.rate_n").tests[1]
     assert bound_test.run(table, rng).status == "consistent"
     assert bound_test.run(shrunk, rng).status == "violated"
+
+
+def test_horizon_control_needs_the_cap(tmp_path):
+    """The reason the horizon control is violated: remove the cap and the same unstable A grows linearly.
+
+    With a clip range the expert never leaves, the learner's error dynamics are those of the stable
+    closed loop A + BK, so the regret stays linear in H although rho(A) = 1.5 (no global P-IISS).
+    """
+    paths = {p.stem: p for p in builtin_spec_paths()}
+    base = load_spec(paths["thm3.horizon.control"])
+    params = dict(base.params, clip=5.0, eps_q=0.125, x0="stationary", reward_scale=10.0, n=32, eval_quant=512)
+    table = run_spec(_small("uncapped", base.cell, params, {"H": [4, 16, 64]}, 4), backend="serial",
+                     out=tmp_path, profile="quick", progress=False)
+    assert all(r["clip_exit"] < 1e-9 for r in table.rows)
+    test = _claim("thm3.horizon").tests[0]
+    assert test.run(table, np.random.default_rng(0)).status == "consistent"
 
 
 @pytest.mark.slow
@@ -243,7 +268,7 @@ def test_quick_profile_verdicts(tmp_path):
     """The quick profiles of the family's six specs, judged as `qbc verify --quick` does."""
     paths = {p.stem: p for p in builtin_spec_paths()}
     for cid in CLAIM_IDS:
-        claim = get_claim(cid)
+        claim = _claim(cid)
         table = run_spec(paths[claim.spec], backend="serial", out=tmp_path, profile="quick", progress=False)
         control = run_spec(paths[claim.control_spec], backend="serial", out=tmp_path, profile="quick",
                            progress=False)
