@@ -41,7 +41,7 @@ def test_linear_cell_mle_well_formed_and_decomposed():
     out = linear.linear_regret_cell(dict(BASE), 3, np.random.SeedSequence(1))
     per_seed = ("regret", "regret_stat", "regret_quant", "offset")
     assert set(out) == set(per_seed) | {"eps_sup", "bins", "clip_exit", "L_r", "Pi", "L", "Gamma", "k",
-                                        "h2_vanishes", "bound_hp", "bound"}
+                                        "delta0", "h2_vanishes", "bound_hp", "bound"}
     _finite_lists(out, 3, per_seed)
     np.testing.assert_allclose(out["regret"], np.add(out["regret_stat"], out["regret_quant"]), rtol=0, atol=1e-15)
     # the selected offset is one of the class's offsets, and the class contains the expert (offset 0)
@@ -80,7 +80,9 @@ def test_linear_cell_bound_column_recomputed_independently():
     assert out["eps_sup"] == pytest.approx(eps_q, rel=1e-12)
     assert out["L_r"] == pytest.approx(L_r, rel=1e-12)
     assert out["k"] == pytest.approx(k, rel=1e-9)
-    assert out["h2_vanishes"] == 1.0 and L * gamma * (k + 1) < k - 2
+    assert out["delta0"] == pytest.approx((k - 2) * eps_q / L, rel=1e-9)
+    # Proposition 5: kappa(Gamma (k+1) eps_q) = 0 since Gamma (k+1) eps_q <= delta0
+    assert out["h2_vanishes"] == 1.0 and gamma * (k + 1) * eps_q <= out["delta0"]
     # the H^2 term vanishes, so Theorem 3 + Proposition 5 reads 24 H log(2|Pi|/delta)/n + H L_r (Gamma+1)(k+1) eps_q
     H, n, Pi, delta = 5, 6, 17, 0.05
     hp = 24 * H * math.log(2 * Pi / delta) / n + H * L_r * (gamma + 1) * (k + 1) * eps_q

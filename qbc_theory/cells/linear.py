@@ -308,7 +308,7 @@ def _instance(p: dict) -> _Instance:
 
 # --- cells -----------------------------------------------------------------------------------------
 
-@cell_function("thm3.linear", version="1")
+@cell_function("thm3.linear", version="2")
 def linear_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     r"""Regret of log-loss BC on the binned linear instance, split into its two parts.
 
@@ -351,7 +351,8 @@ def linear_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -
         Per seed: ``regret``, ``regret_stat``, ``regret_quant``; ``offset`` (selected offset along
         the class direction, ``mle``) or ``token`` (``constant``). Per cell: ``eps_q``, ``bins``,
         ``clip_exit`` (union bound on an expert trajectory leaving the clip range), ``L_r``; with
-        ``mle``: ``Pi``, ``L``; when ``rho(A) < 1``: ``Gamma``, ``k``, ``h2_vanishes`` (1 or 0),
+        ``mle``: ``Pi``, ``L``; when ``rho(A) < 1``: ``Gamma``, ``k``, ``delta0`` (Proposition 5's radius
+        ``(k - 2) eps_q / L``), ``h2_vanishes`` (1 or 0),
         ``bound_hp``, ``bound``; otherwise ``gamma_H`` (the horizon gain ``sum_{j<H} ||A^j B||``).
 
     Raises
@@ -409,7 +410,8 @@ def linear_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -
             rtvc = binning_rtvc(L, q.eps_sup, Gamma=stab.Gamma)
             hp = bounds.get("thm3_binning").evaluate(H=H, n=n, delta=delta, Pi=policy_class.size, eps_q=q.eps_sup,
                                                      L=L, Gamma=stab.Gamma, k=rtvc.k, L_r=inst.reward.lipschitz)
-            out.update({"Gamma": stab.Gamma, "k": rtvc.k, "h2_vanishes": float(bool(rtvc.h2_term_vanishes)),
+            out.update({"Gamma": stab.Gamma, "k": rtvc.k, "delta0": rtvc.delta0,
+                        "h2_vanishes": float(bool(rtvc.h2_term_vanishes)),
                         "bound_hp": float(hp), "bound": float(hp) + delta * H})
     if not stab.globally_p_iiss:
         out["gamma_H"] = float(horizon_gain(inst.system.A, inst.system.B, H))
