@@ -568,7 +568,7 @@ def builtin_spec_paths() -> list[Path]:
     list of pathlib.Path
         Sorted by file name.
     """
-    root = importlib.resources.files("qbc_theory").joinpath("data", "experiments")
+    root = importlib.resources.files("qbc_theory").joinpath("data").joinpath("experiments")
     if not root.is_dir():
         return []
     return sorted((Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)
