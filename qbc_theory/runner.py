@@ -838,8 +838,9 @@ def _tqdm():
 class _Progress:
     """A tqdm bar on a terminal, plain lines on stderr otherwise, or nothing."""
 
-    def __init__(self, label: str, total: int, cached: int, enabled: bool):
+    def __init__(self, label: str, total: int, cached: int, enabled: bool, name_specs: bool):
         self.label, self.total, self.done, self.enabled = label, total, cached, enabled
+        self.name_specs = name_specs
         self.bar = None
         if not enabled:
             return
@@ -856,7 +857,8 @@ class _Progress:
             self.bar.update(1)
         elif self.enabled:
             point = ", ".join(f"{k}={v}" for k, v in task.cell.point.items())
-            print(f"{self.label}: {task.spec.id} cell {task.cell.index} ({point}) done in {seconds:.2f} s "
+            spec = f"{task.spec.id} " if self.name_specs else ""
+            print(f"{self.label}: {spec}cell {task.cell.index} ({point}) done in {seconds:.2f} s "
                   f"[{self.done}/{self.total}]", file=sys.stderr, flush=True)
 
     def close(self) -> None:
@@ -1082,7 +1084,7 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
     by_id = {plan["spec"].id: plan for plan in plans}
     label = f"{specs[0].id} [{profile}]" if len(specs) == 1 else f"{len(specs)} specs [{profile}]"
     total = sum(len(p["cells"]) for p in plans)
-    bar = _Progress(label, total, total - len(tasks), progress)
+    bar = _Progress(label, total, total - len(tasks), progress, name_specs=len(specs) > 1)
 
     def on_done(i: int, raw, seconds: float) -> None:
         task = tasks[i]
