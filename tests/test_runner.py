@@ -449,6 +449,21 @@ def test_builtin_specs_resolve_from_any_directory(tmp_path):
     assert [str(p) for p in builtin_spec_paths()] == got["paths"]
 
 
+def test_every_subpackage_is_packaged_for_non_editable_installs():
+    # A wheel built from pyproject.toml only contains the packages listed there; a subpackage missing
+    # from the list works in an editable install but breaks `import qbc_theory.claims` (and so loading
+    # any built-in spec) in a normal install.
+    config = tomllib.loads((TESTS.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = config["tool"]["setuptools"].get("packages")
+    if not isinstance(listed, list):
+        pytest.skip("packages are discovered by setuptools, not listed")
+    found = sorted(
+        ".".join(init.parent.relative_to(TESTS.parent).parts)
+        for top in ("qbc_theory", "proofs_check")
+        for init in (TESTS.parent / top).rglob("__init__.py"))
+    assert [p for p in found if p not in listed] == []
+
+
 @pytest.mark.parametrize("path", builtin_spec_paths(), ids=lambda p: p.name)
 def test_every_builtin_spec_loads(path):
     spec = load_spec(path)
