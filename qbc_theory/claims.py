@@ -331,12 +331,12 @@ class VerifyReport:
 
     def format_text(self) -> str:
         """The verdict table."""
-        head = f"{'claim':<18} {'theorem':<12} {'status':<13} {'measured':>10} {'CI':>22}  control"
+        head = f"{'claim':<18} {'theorem':<14} {'status':<13} {'measured':>10} {'CI':>22}  control"
         lines = [head, "-" * len(head)]
         for r in self.results:
             first = r.outcomes[0]
             ci = f"[{_fmt(first.ci[0])}, {_fmt(first.ci[1])}]"
-            lines.append(f"{r.claim.id:<18} {r.claim.theorem:<12} {r.status:<13} {_fmt(first.measured):>10} "
+            lines.append(f"{r.claim.id:<18} {r.claim.theorem:<14} {r.status:<13} {_fmt(first.measured):>10} "
                          f"{ci:>22}  {r.control_status}")
         lines.append("")
         for r in self.results:
