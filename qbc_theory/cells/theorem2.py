@@ -13,8 +13,8 @@ of Theorem 2 holds and can be computed:
 * **Expert** ``N(k x, sigma^2)``, ``k = -0.4``, ``sigma = 0.5`` (stochastic: Theorem 2's case).
 * **Quantizer** centre binning of ``[-4, 4]`` with 2000 cells (``eps_q = 0.002``). The expert's
   action has standard deviation below 0.7, so leaving the clip range is a > 5.7-sigma event; the
-  union bound :func:`qbc_theory.check.clip_exit_bound` (about ``4e-10`` at ``H = 32``) is reported with every cell and
-  charged to the bounds as ``H * P(exit)`` (the regret is at most ``H`` on that event).
+  union bound :func:`qbc_theory.check.clip_exit_bound` (about ``4e-10``) is reported with every cell
+  and charged to the bounds as ``H * P(exit)`` (the regret is at most ``H`` on that event).
 * **Reward** state regulation ``1 - min(1, |x| / 4)`` (``L_r = 1/4``). The expert is not optimal for
   it, so the statistical part of the regret is *first order* in the parameter error
   ``(k_hat - k, sigma_hat - sigma)`` (measured: a fixed linear functional of it) and of random sign.
@@ -34,6 +34,23 @@ proportional to the parameter error, so its Monte Carlo error (reported as ``sta
 a few percent of the effect at every ``n`` (0.5% to 2% in the built-in specs): the upward bias of
 ``|estimate|`` is negligible.
 
+**Theorem 1's terms** (cell ``thm1.terms``) are computed for each learned policy on the same instance;
+see :func:`thm1_terms_cell` for how each term is obtained.
+
+**The Proposition 4 instance** (cell ``prop4.regression``): the arctan expert (1-Lipschitz,
+deterministic) on the weakly actuated ``x+ = 0.5 x + 0.05 u + w``, ``w ~ N(0, 0.3^2)``, action tracking
+of scale 1, regression BC on ``n = 20`` trajectories (misspecified: a linear fit of arctan, so the
+training error is not only the smoothing's), learner ``K_hat (x + xi)`` with ``xi ~ N(0, s^2)``. The
+smoothing that makes the learner TVC with ``kappa = 1/(2 s)`` adds about ``0.8 |K_hat| s`` to the
+training error ``eps_reg``, so the bound's ``H^2`` term ``kappa C/(1-eta) H^2 eps_reg`` is at least
+about ``0.4 |K_hat| C/(1-eta) H^2`` whatever ``s`` is; the explicit bound stays below ``H`` only when
+``C/(1-eta) |K_hat| H`` is small, hence the weak actuation (``C/(1-eta) = 0.1``).
+
+**Negative controls.** ``thm2.rate_n``: the state-blind learner (:func:`fit_state_blind`).
+``thm2.horizon``: an open-loop unstable system (``rho(A) = 1.5``) whose learned quantized policy
+saturates at the clip range and escapes geometrically. ``thm1.explicit`` and ``prop4.regression``: the
+appendix's Lipschitz example with ``kappa`` plugged in as 0 (:func:`lipschitz_reduction_cell`).
+
 References
 ----------
 Cao & Xie 2026, Theorems 1 and 2, Proposition 4, Appendix A and the appendix's Lipschitz example.
@@ -50,7 +67,7 @@ import scipy.special
 import sympy
 
 from .. import bounds, learning, rollout
-from .._validation import as_int, as_matrix, as_real, describe
+from .._validation import as_int, as_real, describe
 from ..check import clip_exit_bound
 from ..claims import BoundTest, Claim, SlopeTest
 from ..constructions import lipschitz_example
