@@ -9,6 +9,7 @@ import pytest
 from qbc_theory import figures as F
 from qbc_theory import paper
 from qbc_theory.errors import SpecError
+from qbc_theory.runner import cell_function
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,19 +101,26 @@ def test_direct_figures_rerun_byte_identical(tmp_path, monkeypatch):
     monkeypatch.setattr(paper, "builtin_spec_paths", lambda: [])
     out = tmp_path / "figs"
     kw = dict(out=out, results=tmp_path / "res", backend="serial", progress=False,
-              figures=["fig5_stability", "fig4_rtvc_audit"])
+              figures=["fig5_stability"])
     report = paper.make_figures(**kw)
-    assert report.built == ("fig4_rtvc_audit", "fig5_stability")
+    assert report.built == ("fig5_stability",)
     first = _files(out)
-    assert set(first) == {"fig4_rtvc_audit.pdf", "fig4_rtvc_audit.png", "fig5_stability.pdf",
-                          "fig5_stability.png", "manifest.json"}
+    assert set(first) == {"fig5_stability.pdf", "fig5_stability.png", "manifest.json"}
     manifest = json.loads(first["manifest.json"])
-    entry = manifest["figures"]["fig4_rtvc_audit"]
-    assert entry["seeds"] == [paper.RTVC_ENTROPY]
-    assert entry["data"]["plotted"]["eps_prime"] == pytest.approx(3 * math.pi / 64, rel=1e-12)
+    entry = manifest["figures"]["fig5_stability"]
+    assert entry["data"]["sources"]["computed"]["eta"] == entry["data"]["plotted"]["certificates"][0]["eta"]
     assert "code_version" in entry and manifest["skipped"] == {}
     paper.make_figures(**kw)
     assert _files(out) == first
+
+
+def test_fig4_through_the_pipeline_records_its_seed(tmp_path, monkeypatch):
+    monkeypatch.setattr(paper, "builtin_spec_paths", lambda: [])
+    report = paper.make_figures(out=tmp_path, results=tmp_path / "res", progress=False, figures=["fig4_rtvc_audit"])
+    assert report.figures[0].seeds == (paper.RTVC_ENTROPY,)
+    entry = json.loads((tmp_path / "manifest.json").read_text())["figures"]["fig4_rtvc_audit"]
+    assert entry["seeds"] == [paper.RTVC_ENTROPY]
+    assert entry["data"]["plotted"]["eps_prime"] == pytest.approx(3 * math.pi / 64, rel=1e-12)
 
 
 def test_missing_specs_skip_the_figure_with_a_message(tmp_path, monkeypatch):
@@ -139,3 +147,227 @@ def test_make_figures_rejects_bad_arguments(tmp_path):
         paper.make_figures(out=tmp_path, figures=["fig9"])
     with pytest.raises(TypeError):
         paper.make_figures(out=tmp_path, colour="red")
+
+
+# --------------------------------------------------------------------------------------------
+# data builders on tiny result tables
+
+
+def _make_table(spec_id, grid, per_seed, per_cell=None, seeds=4, params=None):
+    """A ResultTable built directly: per_seed(point, seed) -> dict, per_cell(point) -> dict."""
+    from itertools import product
+
+    from qbc_theory.runner import ResultTable
+
+    names = list(grid)
+    rows, cells = [], []
+    for index, values in enumerate(product(*(grid[k] for k in names))):
+        point = dict(zip(names, values))
+        cell_cols = per_cell(point) if per_cell else {}
+        for s in range(seeds):
+            rows.append({"cell": index, "seed": s, **point, **per_seed(point, s), **cell_cols})
+        cells.append({"index": index, "key": f"k{index}", "spawn_key": [index], "point": point})
+    columns = tuple(k for k in rows[0] if k not in ("cell", "seed", *names))
+    return ResultTable(spec_id=spec_id, cell="test.cell", profile="quick", entropy=1000 + len(spec_id),
+                       code_version="test", params=dict(params or {}), grid={k: list(v) for k, v in grid.items()},
+                       seeds=seeds, columns=columns, rows=tuple(rows), cells=tuple(cells))
+
+
+def _noise(point, s):
+    """A deterministic multiplicative wobble, different per seed and point, mean over seeds 1."""
+    return 1.0 + 0.1 * ((-1) ** s) * (1 + int(1000 * sum(point.values())) % 3 / 10)
+
+
+def test_measured_series_means_intervals_and_fit():
+    t = _make_table("x", {"n": [10, 20, 40, 80]}, lambda p, s: {"r": 3.0 / p["n"] * _noise(p, s)})
+    series = paper.measured_series(t, "r", "n", label="lab", rng=np.random.default_rng(0))
+    x, y = t.pivot("r", "n")
+    np.testing.assert_allclose(series.mean, y.mean(axis=0), rtol=1e-15, atol=0)
+    half = 3.182446305284263 * y.std(axis=0, ddof=1) / 2.0  # t_{3, 0.975} with 4 seeds
+    np.testing.assert_allclose(series.ci_high, y.mean(axis=0) + half, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(series.ci_low, y.mean(axis=0) - half, rtol=1e-12, atol=0)
+    slope, _ = np.polyfit(np.log(x), np.log(y.mean(axis=0)), 1)
+    assert series.fit.slope == pytest.approx(slope, rel=1e-12)
+    assert series.fit.slope == pytest.approx(-1.0, abs=0.05)  # the data's own exponent, up to the wobble
+    with pytest.raises(paper.MissingDataError, match="'nope'"):
+        paper.measured_series(t, "nope", "n", label="lab", rng=np.random.default_rng(0))
+    one = _make_table("x", {"n": [10, 20]}, lambda p, s: {"r": 1.0 / p["n"]}, seeds=1)
+    single = paper.measured_series(one, "r", "n", label="lab", rng=np.random.default_rng(0))
+    assert single.fit is None and single.ci_low is None
+
+
+def test_cell_values_refuses_a_column_that_varies_between_seeds():
+    t = _make_table("x", {"n": [1, 2]}, lambda p, s: {"r": float(s)}, lambda p: {"b": 2.0 * p["n"]})
+    x, b = paper.cell_values(t, "b", "n")
+    np.testing.assert_array_equal(b, [2.0, 4.0])
+    with pytest.raises(paper.MissingDataError, match="differs between seeds"):
+        paper.cell_values(t, "r", "n")
+
+
+def test_library_bound_statistical_part_and_placeholders():
+    H, delta, Pi = 20, 0.05, 1001
+    t = _make_table("thm3.rate_n", {"n": [8, 64]}, lambda p, s: {"regret_stat": 1.0 / p["n"]},
+                    lambda p: {"Pi": float(Pi), "Gamma": 2.0, "L": 0.3, "k": 7.0, "L_r": 0.1, "eps_sup": 0.05},
+                    params={"H": H, "delta": delta})
+    x, y = paper.library_bound(t, "thm3_binning", "n", overrides={"eps_q": 0.0})
+    # with eps_q = 0 and the H^2 term switched off (L Gamma (k+1) < k - 2) only 24 H log(2|Pi|/delta)/n is left
+    np.testing.assert_allclose(y, 24 * H * np.log(2 * Pi / delta) / x, rtol=1e-12, atol=0)
+    # eps_q from the cell's eps_sup column (its ladder-free alias): adds the H L_r eps_q (Gamma+1)(k+1) term
+    _, full = paper.library_bound(t, "thm3_binning", "n")
+    np.testing.assert_allclose(full - y, H * 0.1 * 0.05 * 3 * 8, rtol=1e-9, atol=0)
+    # a symbol the expression still needs is reported, not filled in
+    bare = _make_table("b", {"n": [8, 64]}, lambda p, s: {"r": 1.0}, params={"H": H})
+    with pytest.raises(paper.MissingDataError, match="delta"):
+        paper.library_bound(bare, "thm3_binning", "n", overrides={"eps_q": 0.0})
+    # Pi from log_Pi
+    t2 = _make_table("thm2.rate_n", {"n": [16, 64]}, lambda p, s: {"stat": 1.0},
+                     lambda p: {"log_Pi": float(np.log(221))}, params={"H": 10, "delta": delta})
+    x2, y2 = paper.library_bound(t2, "thm2", "n", overrides={"eps_q": 0.0})
+    np.testing.assert_allclose(y2, np.sqrt(6) * 10 * np.sqrt(np.log(2 * 221 / delta) / x2), rtol=1e-12, atol=0)
+
+
+def _thm3_like(spec_id, ladder, values, per_seed, params):
+    cell = {"Pi": 11.0, "Gamma": 2.0, "L": 0.3, "k": 7.0, "L_r": 0.1, "eps_sup": 0.05}
+    return _make_table(spec_id, {ladder: values}, per_seed, lambda p: {**cell, "bound": 50.0}, params=params)
+
+
+def test_regret_vs_n_data_from_tables():
+    t3 = _thm3_like("thm3.rate_n", "n", [8, 16, 32], lambda p, s: {"regret_stat": 0.5 / p["n"] * _noise(p, s)},
+                    {"H": 20, "delta": 0.05, "eps_q": 0.05})
+    t2 = _make_table("thm2.rate_n", {"n": [16, 64, 256]}, lambda p, s: {"stat": 0.3 / np.sqrt(p["n"])},
+                     lambda p: {"log_Pi": float(np.log(50)), "C": 1.0, "eta": 0.5, "kappa": 0.4, "eps_q": 0.01},
+                     params={"H": 10, "delta": 0.05})
+    data, prov, notes = paper.regret_vs_n_data({"thm3.rate_n": t3, "thm2.rate_n": t2})
+    assert isinstance(data, F.ScalingData)
+    det, gauss = data.measured
+    np.testing.assert_allclose(det.mean, t3.pivot("regret_stat", "n")[1].mean(axis=0), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(gauss.mean, 0.3 / np.sqrt([16, 64, 256]), rtol=1e-12, atol=0)
+    assert gauss.fit.slope == pytest.approx(-0.5, abs=1e-9)
+    kinds = [(b.label.split(" (")[0], b.kind) for b in data.bounds]
+    assert kinds == [("Thm 3 upper", "upper"), ("Thm 8 lower", "lower"), ("Thm 2 upper", "upper"),
+                     ("Thm 9 lower", "lower")]
+    # upper: statistical part + delta H
+    np.testing.assert_allclose(data.bounds[0].y, 24 * 20 * np.log(2 * 11 / 0.05) / np.array([8, 16, 32]) + 1.0,
+                               rtol=1e-12, atol=0)
+    # without thm2 the figure has the deterministic series only
+    data1, _, _ = paper.regret_vs_n_data({"thm3.rate_n": t3})
+    assert [s.label for s in data1.measured] == [det.label]
+    with pytest.raises(paper.MissingDataError, match="thm3.rate_n"):
+        paper.regret_vs_n_data({"thm2.rate_n": t2})
+
+
+def test_regret_vs_h_data_takes_the_smallest_scale():
+    t3 = _thm3_like("thm3.horizon", "H", [8, 16], lambda p, s: {"regret": 0.001 * p["H"] * _noise(p, s)},
+                    {"n": 256, "delta": 0.05})
+    t6 = _make_table("thm6.det", {"eps": [0.001, 0.01], "H": [50, 200]},
+                     lambda p, s: {"regret": (0.15 + p["eps"]) * p["H"]}, lambda p: {"lower_bound": 0.02 * p["H"]})
+    data, prov, notes = paper.regret_vs_h_data({"thm3.horizon": t3, "thm6.det": t6})
+    trap = data.measured[1]
+    np.testing.assert_allclose(trap.mean, [0.151 * 50, 0.151 * 200], rtol=1e-12, atol=0)
+    assert prov["thm6.det"]["where"] == {"eps": 0.001}
+    assert [b.kind for b in data.bounds] == ["upper", "lower"] and data.bounds[1].match == trap.label
+
+
+def test_regret_vs_eps_data_and_missing_column():
+    t3 = _thm3_like("thm3.eps", "eps_q", [0.01, 0.02, 0.04], lambda p, s: {"regret": 0.5 * p["eps_q"]},
+                    {"n": 256, "H": 20, "delta": 0.05})
+    trap = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]}, lambda p, s: {"regret": 30.0, "eps_in": 0.02},
+                       lambda p: {"lower_bound": 4.0}, params={"H": 50})
+    data, _, notes = paper.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": trap})
+    assert data.measured[0].fit.slope == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(data.measured[1].mean, [30.0, 30.0], rtol=0, atol=1e-12)
+    assert any("eps_in" in n for n in notes)
+    broken = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]}, lambda p, s: {"regret": 30.0})
+    with pytest.raises(paper.MissingDataError, match="lower_bound"):
+        paper.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": broken})
+
+
+def test_blowup_and_sandwich_data_from_tables():
+    def lip(rho):
+        return _make_table(f"lip{rho}", {"H": [4, 8]}, lambda p, s: {"gap": 0.01 * rho ** p["H"]},
+                           lambda p: {"gap_closed_form": 0.01 * rho ** p["H"], "rho_closed_loop": rho},
+                           params={"delta": 0.01})
+    data, _, notes = paper.blowup_data({"lipschitz.exp": lip(1.5), "lipschitz.exp.control": lip(0.5)})
+    assert isinstance(data, F.BlowupData) and len(data.curves) == 3
+    np.testing.assert_allclose(data.curves[0].y, 0.01 * 1.5 ** np.array([4, 8]), rtol=1e-12, atol=0)
+    assert "1.5" in data.curves[0].label and "0.5" in data.curves[2].label
+    t8 = _make_table("thm8.tight", {"n": [8, 32, 128]}, lambda p, s: {"regret_avg": 1.0 / p["n"] * _noise(p, s)},
+                     lambda p: {"bound": 0.01 / p["n"]}, params={"H": 5})
+    sand, _, notes = paper.sandwich_data({"thm8.tight": t8})
+    (panel,) = sand.panels
+    np.testing.assert_allclose(panel.lower, 0.01 / np.array([8, 32, 128]), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(panel.upper, 24 * 5 * np.log(2 * 2 / 0.05) / np.array([8, 32, 128]) + 0.25,
+                               rtol=1e-12, atol=0)
+    assert any("eps_q" in n for n in notes)
+
+
+# --------------------------------------------------------------------------------------------
+# the pipeline end to end on tiny specs run by the runner
+
+
+@cell_function("paper_test.binning", version="1")
+def _binning_cell(params, seeds, seed):
+    rng = np.random.default_rng(seed)
+    eps = params["eps_q"]
+    return {"regret": list(params["H"] * eps * (1 + 0.1 * rng.standard_normal(seeds))), "bound": 10.0 * eps + 1.0}
+
+
+@cell_function("paper_test.trap", version="1")
+def _trap_cell(params, seeds, seed):
+    rng = np.random.default_rng(seed)
+    return {"regret": list(0.3 * params["H"] * (1 + 0.05 * rng.standard_normal(seeds))), "eps_in": params["eps_q"],
+            "lower_bound": 0.1 * params["H"]}
+
+
+def _spec(path, spec_id, cell, entropy):
+    path.write_text(f"""id = "{spec_id}"
+cell = "{cell}"
+entropy = {entropy}
+[params]
+H = 10
+[grid]
+eps_q = [0.01, 0.02, 0.04]
+[profiles.quick]
+seeds = 3
+[profiles.full]
+seeds = 4
+""")
+    return path
+
+
+def test_pipeline_runs_specs_through_the_cache_and_reruns_byte_identical(tmp_path, monkeypatch):
+    specs = [_spec(tmp_path / "thm3.eps.toml", "thm3.eps", "paper_test.binning", 11),
+             _spec(tmp_path / "thm3.eps.control.toml", "thm3.eps.control", "paper_test.trap", 12)]
+    monkeypatch.setattr(paper, "builtin_spec_paths", lambda: specs)
+    out, res = tmp_path / "figs", tmp_path / "res"
+    kw = dict(out=out, results=res, backend="serial", progress=False, figures=["fig3_regret_vs_eps_q"])
+    report = paper.make_figures(**kw)
+    (outcome,) = report.figures
+    assert outcome.status == "built" and outcome.specs == ("thm3.eps", "thm3.eps.control")
+    assert outcome.seeds == (11, 12)
+    first = _files(out)
+    manifest = json.loads(first["manifest.json"])
+    entry = manifest["figures"]["fig3_regret_vs_eps_q"]
+    assert entry["spec"] == "thm3.eps, thm3.eps.control" and entry["seeds"] == [11, 12]
+    # the numbers plotted are the tables' means
+    table = json.loads((res / "thm3.eps.quick.json").read_text())
+    regrets = np.array([r["regret"] for r in table["rows"]]).reshape(3, 3)
+    plotted = entry["data"]["plotted"]["measured"][0]
+    np.testing.assert_allclose(plotted["mean"], regrets.mean(axis=1), rtol=1e-15, atol=0)
+    assert [s["spec"] for s in entry["data"]["sources"]["specs"]] == ["thm3.eps", "thm3.eps.control"]
+    again = paper.make_figures(**kw)
+    assert _files(out) == first
+    rerun = json.loads((res / "thm3.eps.quick.json").read_text())["run"]
+    assert rerun["computed"] == [] and rerun["cached"] == [0, 1, 2]  # nothing recomputed
+    assert again.built == report.built
+
+
+def test_pipeline_skips_a_figure_whose_column_is_missing(tmp_path, monkeypatch):
+    specs = [_spec(tmp_path / "thm3.eps.toml", "thm3.eps", "paper_test.binning", 11),
+             _spec(tmp_path / "thm3.eps.control.toml", "thm3.eps.control", "paper_test.binning", 12)]
+    monkeypatch.setattr(paper, "builtin_spec_paths", lambda: specs)
+    report = paper.make_figures(out=tmp_path / "figs", results=tmp_path / "res", backend="serial", progress=False,
+                                figures=["fig3_regret_vs_eps_q"])
+    (outcome,) = report.figures
+    assert outcome.status == "skipped" and "lower_bound" in outcome.message
+    assert not (tmp_path / "figs" / "fig3_regret_vs_eps_q.pdf").exists()
