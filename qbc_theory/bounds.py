@@ -714,7 +714,7 @@ def _b_mle():
 
     Constants
     ---------
-    * 6 and the 2 inside the log: Appendix A's finite-class MLE bound as stated there, with
+    * 6 and 2 in 6 log(2|Pi|/delta)/n: Appendix A's finite-class MLE bound as stated there, with
       probability >= 1 - delta (squared Hellinger without the factor 1/2).
     """
     H_, n, delta, Pi, c = _s("H", "n", "delta", "Pi", "c")
