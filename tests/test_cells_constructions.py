@@ -34,7 +34,8 @@ def _well_formed(out: dict, seeds: int) -> None:
 
 # --- cells on tiny parameters ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("extra", [{}, {"quantizer": "binning"}, {"noisy": True}, {"noisy": True, "quantizer": "binning"}])
+@pytest.mark.parametrize("extra", [{}, {"quantizer": "binning"}, {"noisy": True},
+                                   {"noisy": True, "quantizer": "binning"}])
 def test_trap_loop_cell_well_formed(extra):
     out = cc.trap_loop_cell(dict(eps=0.01, H=10, trajectories=20, **extra), 2, _ss())
     _well_formed(out, 2)
@@ -136,6 +137,8 @@ def test_algorithm1_linear_cell_well_formed():
     _well_formed(out, 2)
     assert set(out["identified"]) <= {0.0, 1.0}  # with noise and n = 30 the MLE may miss T o rho
     assert out["statistical_term"] < out["bound"]
+    with pytest.raises(SpecError, match="realizability"):
+        cc.algorithm1_linear_cell(dict(LINEAR, sigma=0.1, eps_q=0.02, n=30, A_offsets=[-0.1, 0.1]), 2, _ss())
     with pytest.raises(SpecError, match="stability_of"):
         cc.algorithm1_linear_cell(dict(LINEAR, sigma=0.1, eps_q=0.02, n=30, stability_of="x"), 2, _ss())
 

@@ -629,7 +629,10 @@ def algorithm1_linear_cell(params: dict, seeds: int, seed: np.random.SeedSequenc
     As = [a + b * k + o for o in offsets] + [a]
     mclass = learning.LinearModelClass.product(np.reshape(As, (-1, 1, 1)), np.reshape([0.0, b], (-1, 1, 1)),
                                                [[sigma**2]])
-    true_m = offsets.index(0.0) * 2 if 0.0 in offsets else None
+    if 0.0 not in offsets:
+        raise SpecError(f"constructions.algorithm1_linear: expected 0 among A_offsets so that T o rho = "
+                        f"(a + b k, 0) is in M (realizability), found {offsets}")
+    true_m = offsets.index(0.0) * 2  # A-major product with B in (0, b)
     regret, identified = [], []
     for child in seed.spawn(seeds):
         data_rng, eval_rng = (np.random.default_rng(s) for s in child.spawn(2))
