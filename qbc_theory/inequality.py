@@ -268,7 +268,8 @@ def _numpy_funcs():
 def _exact_gap(gap, ranges, witness):
     subs = {r.symbol: sympy.Rational(repr(float(witness[r.symbol.name]))) for r in ranges}
     try:
-        v = sympy.N(gap.xreplace(subs).doit(), 30)
+        # evalf with subs works in 30-digit floats; exact rational powers like (1 - 1/(3n))^n would not scale
+        v = gap.doit().evalf(30, subs=subs)
     except (TypeError, ValueError):
         return None
     return float(v) if v.is_real and v.is_finite else None
