@@ -623,6 +623,10 @@ def _asymptotic_exponent(name, form, expr, symbol, fixed_items, example) -> Expo
 # Theorem 6's explicit sum (numpy evaluator)
 # --------------------------------------------------------------------------------------------
 
+_ERF_ONE = 6.0
+assert scipy.special.erf(_ERF_ONE) == 1.0  # erfc(6) ~ 2e-17 is below half an ulp of 1
+
+
 def trap_loop_sum(A6, B6, k, eps_q, H):
     r"""Theorem 6's explicit regret lower bound, evaluated with numpy broadcasting.
 
@@ -647,9 +651,10 @@ def trap_loop_sum(A6, B6, k, eps_q, H):
     Notes
     -----
     ``Phi(x) - 1/2 = erf(x / sqrt 2) / 2``. When ``k/2 > q0`` (the construction's condition) the
-    ``rho_t`` increase in ``t``; once ``erf`` rounds to exactly 1.0 every later term equals ``A/2``
-    in floating point, so the remaining terms are added in closed form and the loop stops early.
-    This is exact, not an approximation, in double precision.
+    ``rho_t`` increase in ``t``; from the first ``t`` with ``rho_t eps / sqrt 2 >= 6`` (found in closed
+    form) ``erf`` is exactly 1.0 in double precision, so every later term equals ``A/2`` and those
+    terms are added in closed form. This is exact, not an approximation, in double precision.
+    Without that condition every term is computed.
 
     References
     ----------
@@ -657,24 +662,38 @@ def trap_loop_sum(A6, B6, k, eps_q, H):
     """
     A6, B6, k, eps_q, H = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A6, B6, k, eps_q, H)))
     lam = A6 + B6
-    q0 = B6 / (1.0 - lam)
-    increasing = k / 2.0 > q0
-    total = np.zeros(lam.shape)
-    h_max = int(H.max()) if H.size else 0
-    done = np.zeros(lam.shape, dtype=bool)
+    half_a = 0.5 * A6
+    scale = eps_q / math.sqrt(2.0)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        for t in range(1, h_max):
-            power = lam ** (t - 1)
-            rho = (k / 2.0 - q0 * (1.0 - power)) / power
-            term = 0.5 * A6 * scipy.special.erf(rho * eps_q / math.sqrt(2.0))
-            live = (t <= H - 1) & ~done
-            total = np.where(live, total + term, total)
-            saturated = live & increasing & (term == 0.5 * A6)
-            if saturated.any():
-                total = np.where(saturated, total + 0.5 * A6 * (H - 1 - t), total)
-                done |= saturated
-            if np.all(done | (t >= H - 1)):
-                break
+        q0 = B6 / (1.0 - lam)
+        increasing = (k / 2.0 > q0) & (scale > 0)
+        # first t with rho_t * scale >= 6, where erf is exactly 1.0 in double precision:
+        # rho_t = q0 + (k/2 - q0) lambda^-(t-1) >= 6/scale  <=>  t - 1 >= log(ratio) / log(1/lambda)
+        ratio = (_ERF_ONE / scale - q0) / (k / 2.0 - q0)
+        t_sat = 1.0 + np.ceil(np.maximum(np.log(ratio), 0.0) / -np.log(lam))
+        t_sat = np.where(increasing & np.isfinite(t_sat), t_sat, H)
+    last = np.minimum(t_sat, H)  # terms t = 1 .. last - 1 are computed, t = last .. H - 1 equal A/2
+    # rho_t eps / sqrt 2 = q0 scale + (k/2 - q0) scale lambda^-(t-1): two in-place operations per step
+    shape = lam.shape
+    base = (q0 * scale).ravel()
+    slope = ((k / 2.0 - q0) * scale).ravel()
+    inv_lam = (1.0 / lam).ravel()
+    last_flat = last.ravel()
+    grow = np.ones(base.shape)
+    x = np.empty(base.shape)
+    live = np.empty(base.shape, dtype=bool)
+    acc = np.zeros(base.shape)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        for t in range(1, int(last.max()) if last.size else 1):
+            np.multiply(slope, grow, out=x)
+            x += base
+            scipy.special.erf(x, out=x)
+            np.less(t, last_flat, out=live)
+            x *= live
+            acc += x
+            grow *= inv_lam
+    total = half_a * acc.reshape(shape)
+    total += half_a * np.maximum(H - last, 0.0)
     return total
 
 
