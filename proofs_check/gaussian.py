@@ -6,9 +6,11 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import sympy
 from scipy import integrate, stats
 
 from qbc_theory._validation import as_int, as_real
+from qbc_theory.bounds import get
 from qbc_theory.errors import DimensionError
 from qbc_theory.stability import gaussian_piiss
 
@@ -25,6 +27,16 @@ __all__ = [
 
 def _paper_tv(r: float, sigma: float) -> float:
     return math.erf(r / (2.0 * math.sqrt(2.0) * sigma))
+
+
+def _library_tv() -> Callable[[float, float], float]:
+    """``(r, sigma) -> TV`` from the bound library's explicit ``tvc_gaussian`` form."""
+    expr = get("tvc_gaussian", form="explicit").explicit
+    names = {x.name: x for x in expr.free_symbols}
+    if set(names) != {"L_mu", "r", "sigma_pi"}:
+        raise DimensionError(f"tvc_gaussian: expected symbols L_mu, r, sigma_pi, found {sorted(names)}")
+    f = sympy.lambdify([names["r"], names["sigma_pi"]], expr.subs(names["L_mu"], 1), modules="math")
+    return lambda r, sigma: float(f(r, sigma))
 
 
 def gaussian_tv_quadrature(mu1, mu2, sigma: float, *, width: float = 12.0) -> tuple[float, float]:
@@ -106,7 +118,7 @@ def check_tvc_gaussian(
     cases: Sequence[tuple] = (((0.3,), (0.0,), 1.0), ((1.0,), (-0.5,), 0.5), ((0.05,), (0.0,), 0.2),
                               ((0.4, -0.7), (0.0, 0.0), 1.0), ((1.5, 0.2), (-0.3, 0.9), 0.6),
                               ((0.0, 0.3), (0.0, -0.1), 0.25)),
-    claimed: Callable[[float, float], float] = _paper_tv,
+    claimed: Callable[[float, float], float] | None = None,
     tol: float = 1e-7,
 ) -> CheckResult:
     r"""TV between two Gaussians with equal covariance against ``erf(||dmu|| / (2 sqrt 2 sigma))``.
@@ -121,8 +133,10 @@ def check_tvc_gaussian(
     ----------
     cases : sequence of (mu1, mu2, sigma)
         Means of length 1 or 2.
-    claimed : callable
-        ``claimed(r, sigma)``, the formula under test (default the erf formula).
+    claimed : callable, optional
+        ``claimed(r, sigma)``, the formula under test. Default: the bound library's
+        ``bounds.get("tvc_gaussian")`` explicit form with ``L_mu = 1``, ``sigma_pi = sigma``, which
+        must also agree with the erf formula written here.
     tol : float
         Allowed discrepancy on top of the quadrature's error bound.
 
@@ -137,6 +151,14 @@ def check_tvc_gaussian(
     Cao & Xie 2026, Section 3 (Gaussian policies are TVC; Definition 4).
     """
     tol = as_real("tol", tol, positive=True)
+    source = "the given formula"
+    if claimed is None:
+        claimed, source = _library_tv(), "bounds.get('tvc_gaussian') (explicit, L_mu = 1)"
+        for r, sigma in ((0.3, 1.0), (2.0, 0.5)):
+            if not math.isclose(claimed(r, sigma), _paper_tv(r, sigma), rel_tol=1e-12, abs_tol=1e-15):
+                return CheckResult("tvc.gaussian", "counterexample",
+                                   f"{source} gives {claimed(r, sigma):.10f} at r={r:g}, sigma={sigma:g}, "
+                                   f"the erf formula {_paper_tv(r, sigma):.10f}")
     rows, worst = [], 0.0
     for mu1, mu2, sigma in cases:
         tv, err = gaussian_tv_quadrature(mu1, mu2, sigma)
@@ -156,7 +178,7 @@ def check_tvc_gaussian(
         rows.append(f"{label}: {tv:.8f}")
     return CheckResult("tvc.gaussian", "verified-numerically",
                        f"adaptive quadrature of |p - q|/2 (1-d and 2-d, error bound incl. truncated tails) equals "
-                       f"erf(||dmu||/(2 sqrt 2 sigma)) within {worst:.1e} (tolerance {tol:.0e}) and stays below "
+                       f"{source} = erf(||dmu||/(2 sqrt 2 sigma)) within {worst:.1e} (tolerance {tol:.0e}) and stays below "
                        f"||dmu||/(sqrt 2 sigma): " + "; ".join(rows))
 
 

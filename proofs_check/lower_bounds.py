@@ -24,6 +24,7 @@ import sympy
 from mpmath import iv
 
 from qbc_theory._validation import as_int
+from qbc_theory.bounds import get
 from qbc_theory.errors import DimensionError
 
 from ._result import CheckResult
@@ -567,6 +568,17 @@ def check_thm9_constant(
     else:
         fix = (f"no Delta = c/sqrt(n) with c in {[str(c) for c in candidates]} gives {stated} "
                f"(needs TV <= {need_tv})")
+    fix += _library_thm9_note(stated, n_max)
     detail = (f"displayed route: {reduction} x (1 - {tv_used}) = {yielded} "
               f"{'>=' if yielded >= stated else '<'} stated {stated}; " + fix)
     return CheckResult("thm9.constant", "proved" if yielded >= stated else "counterexample", detail)
+
+
+def _library_thm9_note(stated: Fraction, n_max: int) -> str:
+    """The bound library's Theorem 9 probability (aux) over ``n = 1..n_max``, against ``stated``."""
+    prob = dict(get("thm9", form="explicit").aux)["probability"]
+    (n_sym,) = prob.free_symbols
+    f = sympy.lambdify([n_sym], prob, modules="mpmath")
+    low = min(float(f(n)) for n in range(1, n_max + 1))
+    return (f"; the bound library's thm9 probability (aux) is >= {low:.4f} for n = 1..{n_max} "
+            f"({'>=' if low >= stated else '<'} {stated})")

@@ -1,9 +1,8 @@
 r"""Checks of the reduction steps: Proposition 5(ii)'s triangle inequality and Theorem 1's constants.
 
-Each inequality step is decided by :func:`prove_le`, which hands it to the shared inequality checker
-(:func:`qbc_theory.inequality.check_inequality`) when that module is available and otherwise uses
-the sympy route documented there; the explicit bound of Theorem 1 comes from the bound library
-(:func:`qbc_theory.bounds.get`).
+Each inequality step is decided by the shared inequality checker
+(:func:`qbc_theory.inequality.check_inequality`, through :func:`prove_le`); the explicit bounds come
+from the bound library (:func:`qbc_theory.bounds.get`).
 """
 
 from __future__ import annotations
@@ -15,47 +14,16 @@ import numpy as np
 import sympy
 
 from qbc_theory._validation import as_int, as_real
+from qbc_theory.bounds import get
 from qbc_theory.errors import DimensionError
 from qbc_theory.experts import LinearExpert
+from qbc_theory.inequality import check_inequality
 from qbc_theory.quantizers import UniformBinning
 from qbc_theory.symbols import sym
 
 from ._result import CheckResult
 
-__all__ = ["prove_le", "check_prop5_binning", "check_thm1_constants"]
-
-
-def _sympy_le(lhs, rhs, domain: dict, rng: np.random.Generator, samples: int = 2000) -> tuple[str, str, dict | None]:
-    """Decide ``lhs <= rhs`` with sympy: sign of the simplified difference, else a sampled witness.
-
-    Box-constrained symbols ``t in [lo, hi]`` are written ``lo + (hi - lo)/(1 + v)`` with ``v >= 0``
-    (the end ``t = lo`` is checked separately), so that sympy's sign inference sees only
-    non-negative and positive symbols.
-    """
-    diff = sympy.simplify(lhs - rhs)
-    subs, ends = {}, []
-    for s, (lo, hi) in domain.items():
-        v = sympy.Symbol(f"_v_{s.name}", nonnegative=True)
-        subs[s] = lo + (hi - lo) / (1 + v)
-        ends.append({s: lo})
-    inner = sympy.factor(sympy.simplify(diff.subs(subs)))
-    proved = inner.is_nonpositive and all(sympy.simplify(diff.subs(e)).is_nonpositive for e in ends)
-    if proved:
-        return "proved", f"sympy: lhs - rhs = {inner} <= 0 after writing each box variable as lo + (hi-lo)/(1+v)", None
-    free = sorted(diff.free_symbols, key=lambda s: s.name)
-    f = sympy.lambdify(free, diff, "numpy")
-    vals = {}
-    for s in free:
-        if s in domain:
-            lo, hi = (float(b) for b in domain[s])
-            vals[s] = rng.uniform(lo, hi, samples)
-        else:
-            vals[s] = np.exp(rng.uniform(-4, 4, samples))
-    out = np.broadcast_to(np.asarray(f(*[vals[s] for s in free]), dtype=float), (samples,))
-    if np.any(out > 0):
-        i = int(np.argmax(out))
-        return "counterexample", f"lhs - rhs = {out[i]:.4g} > 0", {s.name: float(vals[s][i]) for s in free}
-    return "verified-numerically", f"no violation at {samples} sampled points; sympy could not decide the sign", None
+__all__ = ["prove_le", "thm1_terms_from_proof", "check_prop5_binning", "check_thm1_constants"]
 
 
 def prove_le(lhs, rhs, *, domain: dict | None = None, seed: int = 0) -> tuple[str, str, dict | None]:
@@ -65,8 +33,8 @@ def prove_le(lhs, rhs, *, domain: dict | None = None, seed: int = 0) -> tuple[st
 
         \mathrm{lhs}(s) \le \mathrm{rhs}(s) \quad \forall s \text{ admissible}.
 
-    Uses :func:`qbc_theory.inequality.check_inequality` when the module is importable, otherwise
-    sympy's sign inference on the simplified difference plus a sampled search for a witness.
+    A thin wrapper of the shared checker :func:`qbc_theory.inequality.check_inequality` that takes
+    the box ``domain`` keyed by symbols.
 
     Parameters
     ----------
@@ -75,7 +43,7 @@ def prove_le(lhs, rhs, *, domain: dict | None = None, seed: int = 0) -> tuple[st
     domain : dict, optional
         ``{symbol: (lo, hi)}`` boxes.
     seed : int
-        Seed of the sampled search.
+        Seed of the checker's numeric search.
 
     Returns
     -------
@@ -83,11 +51,7 @@ def prove_le(lhs, rhs, *, domain: dict | None = None, seed: int = 0) -> tuple[st
         ``status`` in {"proved", "verified-numerically", "counterexample"}.
     """
     domain = dict(domain or {})
-    try:
-        from qbc_theory.inequality import check_inequality
-    except ImportError:
-        return _sympy_le(lhs, rhs, domain, np.random.default_rng(seed))
-    res = check_inequality(lhs, rhs, domain={s.name: b for s, b in domain.items()} or None)
+    res = check_inequality(lhs, rhs, domain={s.name: b for s, b in domain.items()} or None, seed=seed)
     return res.status, f"{res.method}: {res.detail}", res.witness
 
 
@@ -109,14 +73,17 @@ def check_prop5_binning(
 
     Three steps: (1) ``2 eps_q + L t delta0 <= eps'`` for ``t in [0, 1]`` with ``eps' = 2 eps_q + s``,
     ``s > 0``; (2) the consequence ``L Gamma (k + 1) < k - 2  =>  Gamma (k + 1) eps_q <= delta0`` at
-    ``eps' = k eps_q`` (an identity times the hypothesis' slack); (3) an audit of the shipped
+    ``eps' = k eps_q`` (hypothesis written as ``P = L Gamma in (0, 1)``, ``k = (2 + P + m)/(1 - P)``,
+    ``m > 0``); steps (1) and (2) go to the shared inequality checker; (3) an audit of the shipped
     :class:`~qbc_theory.quantizers.UniformBinning` with a :class:`~qbc_theory.experts.LinearExpert`:
     random state pairs at distance ``<= delta0`` must have quantized actions within ``eps'``.
 
     Parameters
     ----------
     delta0 : callable, optional
-        ``delta0(eps_q, eps_prime, L)`` (sympy-compatible); default ``(eps' - 2 eps_q)/L``.
+        ``delta0(eps_q, eps_prime, L)`` (sympy-compatible); default the bound library's
+        ``bounds.get("prop5")`` aux ``delta0``, checked to equal ``(eps' - 2 eps_q)/L``; the library's
+        modulus must vanish on every audited radius.
     K : (du, dx) array_like
         Expert gain of the audit.
     bins : int
@@ -139,16 +106,24 @@ def check_prop5_binning(
     """
     eps_q, eps_prime, L, Gamma, k = (sym(n) for n in ("eps_q", "eps_prime", "L", "Gamma", "k"))
     s, t, m = sympy.Symbol("s", positive=True), sympy.Symbol("t", nonnegative=True), sympy.Symbol("m", positive=True)
+    bound = get("prop5", form="explicit")
     if delta0 is None:
-        def delta0(eq, ep, lip):
-            return (ep - 2 * eq) / lip
-    d0 = delta0(eps_q, eps_prime, L)
+        d0, source = dict(bound.aux)["delta0"], "bounds.get('prop5') aux"
+        own = (eps_prime - 2 * eps_q) / L
+        if sympy.simplify(d0 - own) != 0:
+            return CheckResult("prop5.binning", "counterexample",
+                               f"the bound library's delta0 = {d0} differs from (eps' - 2 eps_q)/L")
+    else:
+        d0, source = delta0(eps_q, eps_prime, L), "given"
     # (1) the triangle-inequality step, with eps' = 2 eps_q + s
     status1, how1, wit1 = prove_le((2 * eps_q + L * t * d0).subs(eps_prime, 2 * eps_q + s),
                                    eps_prime.subs(eps_prime, 2 * eps_q + s), domain={t: (0, 1)})
-    # (2) consequence: delta0 - Gamma (k+1) eps_q = (eps_q / L) * slack, slack = (k - 2) - L Gamma (k+1) = m > 0
-    gap = sympy.simplify(d0.subs(eps_prime, k * eps_q) - Gamma * (k + 1) * eps_q)
-    identity = sympy.simplify(gap - eps_q / L * ((k - 2) - L * Gamma * (k + 1))) == 0
+    # (2) consequence at eps' = k eps_q: write the hypothesis L Gamma (k+1) < k - 2 as P = L Gamma in
+    # (0, 1), k = (2 + P + m)/(1 - P) with slack m > 0, and check Gamma (k+1) eps_q <= delta0.
+    P = sympy.Symbol("P", positive=True)
+    k_h = (2 + P + m) / (1 - P)
+    status2, how2, wit2 = prove_le(Gamma * (k_h + 1) * eps_q, d0.subs(eps_prime, k * eps_q).subs({k: k_h, L: P / Gamma}),
+                                   domain={P: (0, 1)})
     # (3) audit of the shipped binning
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     expert = LinearExpert(np.asarray(K, dtype=float))
@@ -165,22 +140,82 @@ def check_prop5_binning(
     inside = np.all(np.abs(expert.mean(x2)) < 2.0, axis=1)
     gaps = np.linalg.norm(q(expert.mean(x)) - q(expert.mean(x2)), axis=1)[inside]
     audit_bad = int(np.sum(gaps > ep_num * (1 + 1e-12)))
-    head = (f"delta0 = {d0}; step ||q(pi(x)) - q(pi(x'))|| <= 2 eps_q + L r <= eps' for r <= delta0: {status1} ({how1})"
-            f"; consequence L Gamma (k+1) < k-2 => Gamma (k+1) eps_q <= delta0: "
-            f"{'proved (delta0 - Gamma(k+1)eps_q = (eps_q/L)((k-2) - L Gamma(k+1)))' if identity else 'not an identity'}"
+    # the library's modulus kappa(r) = 1{L r > eps' - 2 eps_q} must vanish on the audited radii
+    radii = np.linalg.norm(x2 - x, axis=1)[inside]
+    radii = radii[radii > 0]
+    kappa = np.asarray(bound.evaluate(L=lip, r=radii, eps_q=eq_num, eps_prime=ep_num))
+    kappa_bad = int(np.sum(kappa != 0))
+    head = (f"delta0 = {d0} ({source}); step ||q(pi(x)) - q(pi(x'))|| <= 2 eps_q + L r <= eps' for r <= delta0: {status1} ({how1})"
+            f"; consequence L Gamma (k+1) < k-2 => Gamma (k+1) eps_q <= delta0 (eps' = k eps_q): {status2} ({how2})"
             f"; audit of UniformBinning(-2, 2, {bins}) (eps_q = {eq_num:g}) with u = Kx (L = {lip:g}), eps' = "
-            f"{ep_num:g}, delta0 = {d0_num:g}: {audit_bad} of {int(inside.sum())} pairs violate, max gap {gaps.max():.4g}")
-    if status1 == "counterexample" or audit_bad:
-        return CheckResult("prop5.binning", "counterexample", head + (f"; witness {wit1}" if wit1 else ""))
-    if not identity:
+            f"{ep_num:g}, delta0 = {d0_num:g}: {audit_bad} of {int(inside.sum())} pairs violate, max gap "
+            f"{gaps.max() if gaps.size else 0.0:.4g}; "
+            f"bounds.get('prop5') modulus is 0 on {radii.size - kappa_bad} of {radii.size} audited radii")
+    if "counterexample" in (status1, status2) or audit_bad:
+        witness = wit1 or wit2
+        return CheckResult("prop5.binning", "counterexample", head + (f"; witness {witness}" if witness else ""))
+    if delta0 is None and kappa_bad:
         return CheckResult("prop5.binning", "failed", head)
-    return CheckResult("prop5.binning", "proved" if status1 == "proved" else "verified-numerically", head)
+    return CheckResult("prop5.binning", "proved" if status1 == status2 == "proved" else "verified-numerically", head)
+
+
+#: Theorem 1's terms and the symbol that identifies each in the explicit form.
+_THM1_KEYS = ("delta_iiss", "tv", "p_far", "kappa", "L_r")
+
+
+def thm1_terms_from_proof() -> dict[str, sympy.Expr]:
+    r"""Theorem 1's five terms as the proof produces them, with a max-type gamma and a linear kappa.
+
+    .. math::
+
+        H^2\delta_{IISS},\quad H\,TV,\quad H p_d,\quad
+        H \sum_{h=1}^{H} \kappa\,\Gamma(arepsilon_q + arepsilon'),\quad
+        H \sum_{h=1}^{H} rac{L_r}{H}igl(\Gamma(arepsilon_q + arepsilon') + arepsilon_q + arepsilon'igr),
+
+    using ``gamma((||u0_k - u~0_k|| + eps')_k) <= Gamma (eps_q + eps')`` and ``||u0_h - u~0_h|| <= eps_q``.
+
+    Returns
+    -------
+    dict
+        Term name (the symbol that identifies it) to its sympy expression.
+    """
+    H, delta_iiss, tv, p_far, kappa, Gamma, eps_q, eps_prime, L_r = (
+        sym(n) for n in ("H", "delta_iiss", "tv", "p_far", "kappa", "Gamma", "eps_q", "eps_prime", "L_r"))
+    e = eps_q + eps_prime
+    gamma = Gamma * e
+    return {"delta_iiss": H ** 2 * delta_iiss, "tv": H * tv, "p_far": H * p_far,
+            "kappa": H * H * kappa * gamma, "L_r": H * H * (L_r / H) * (gamma + eps_q + eps_prime)}
+
+
+def _thm1_symbolic(explicit: sympy.Expr) -> tuple[str, str]:
+    """Compare the library's explicit form with :func:`thm1_terms_from_proof`, term by term."""
+    terms = {}
+    for term in sympy.Add.make_args(explicit):
+        keys = [k for k in _THM1_KEYS if any(x.name == k for x in term.free_symbols)]
+        if len(keys) != 1:
+            return "failed", f"cannot attribute the term {term} of the explicit form to one of {_THM1_KEYS}"
+        terms[keys[0]] = terms.get(keys[0], 0) + term
+    mine = thm1_terms_from_proof()
+    missing = [k for k in _THM1_KEYS if k not in terms]
+    if missing:
+        return "counterexample", f"the explicit form has no {missing} term"
+    parts, status = [], "proved"
+    for k in _THM1_KEYS:
+        covers = prove_le(mine[k], terms[k])
+        tight = prove_le(terms[k], mine[k])
+        if covers[0] == "counterexample":
+            return "counterexample", (f"term {k}: the proof needs {mine[k]} but the explicit form has {terms[k]} "
+                                      f"({covers[1]}; witness {covers[2]})")
+        if covers[0] != "proved":
+            status = "verified-numerically"
+        parts.append(f"{k}: {terms[k]} {'=' if tight[0] == 'proved' else '>='} proof's {mine[k]} ({covers[0]})")
+    return status, "; ".join(parts)
 
 
 def check_thm1_constants(
     a: float = 0.5, b: float = 1.0, k: float = -0.25, noise_std: float = 0.1, bins: int = 200,
     eps_prime_factor: float = 6.0, H: int = 30, n: int = 4000, seed: int = 20260310,
-    Gamma: float | None = None, bound_factor: float = 1.0,
+    Gamma: float | None = None, bound_factor: float = 1.0, explicit: sympy.Expr | None = None,
 ) -> CheckResult:
     r"""Theorem 1's explicit-constant form, term by term, on a scalar linear instance.
 
@@ -201,6 +236,8 @@ def check_thm1_constants(
         |J(\pi_0) - J(\pi_2)| \le H L_r (\Gamma + 1)(\varepsilon_q + \varepsilon') .
 
     The last right side is the bound library's ``thm1`` explicit form evaluated with these values.
+    Before the simulation, each of the explicit form's five terms is compared symbolically with the
+    term the proof produces (:func:`thm1_terms_from_proof`).
 
     Parameters
     ----------
@@ -216,6 +253,10 @@ def check_thm1_constants(
         The gain used in the bound (default the exact ``|b|/(1 - |a|)``; a smaller value is a wrong input).
     bound_factor : float
         Multiplies the library's bound (default 1; below 1 is a wrong constant).
+    explicit : sympy.Expr, optional
+        The explicit form under test (default ``bounds.get("thm1").explicit``). Its five terms are
+        first compared symbolically with the proof's (:func:`thm1_terms_from_proof`) by the
+        inequality checker: each must be at least the proof's term for all admissible values.
 
     Returns
     -------
@@ -227,8 +268,6 @@ def check_thm1_constants(
     ----------
     Cao & Xie 2026, Theorem 1 and its proof.
     """
-    from qbc_theory.bounds import get
-
     if not abs(a) < 1:
         raise DimensionError(f"a: expected |a| < 1 (global P-IISS), found {a:g}")
     H = as_int("H", H, minimum=1)
@@ -282,7 +321,10 @@ def check_thm1_constants(
         x2 = a * x2 + b * u2 + w
     # The zero terms (delta_iiss, tv, p_far, kappa) are outside the registry's open ranges that
     # evaluate() enforces, so the library's explicit expression is substituted directly.
-    explicit = get("thm1", form="explicit").explicit
+    explicit = get("thm1", form="explicit").explicit if explicit is None else explicit
+    sym_status, sym_detail = _thm1_symbolic(explicit)
+    if sym_status in ("counterexample", "failed"):
+        return CheckResult("thm1.constants", sym_status, f"explicit form {explicit}: {sym_detail}")
     values = dict(H=H, delta_iiss=0, tv=0, p_far=0, kappa=0, Gamma=Gam, eps_q=eq, eps_prime=ep, L_r=L_r)
     missing = sorted(x.name for x in explicit.free_symbols if x.name not in values)
     if missing:
@@ -301,6 +343,7 @@ def check_thm1_constants(
               f"{kappa_zero}; worst ratios lhs/rhs: action {worst['action']:.3f}, state/gamma {worst['state']:.3f}, "
               f"Gamma max|du|/Gamma(eps_q+eps') {worst['gamma']:.3f}, reward/Lipschitz {worst['reward']:.3f}; regret "
               f"{regret:.4g} (se {se:.2g}) vs bounds.get('thm1') explicit {value:.4g}")
+    detail = f"symbolic, term by term (inequality checker): {sym_detail}; numerically on " + detail
     if viol:
         return CheckResult("thm1.constants", "counterexample", detail + "; " + viol[0])
     if not kappa_zero:
