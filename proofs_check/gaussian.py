@@ -287,7 +287,8 @@ def check_piiss_gaussian(
         \ \ge\ \max_h \mu(\Phi_h \cap \Psi_h^c).
 
     ``delta`` and ``d`` come from :func:`qbc_theory.stability.gaussian_piiss` (the library under
-    test), cross-checked against a direct evaluation of the formula. The system is
+    test), cross-checked against the bound catalog's ``piiss_gaussian`` and a direct evaluation of
+    the formula. The system is
     :class:`CubicSystem` (default ``f = 0.3 x + sat(x)^3 + u``, ``S = [-0.4, 0.4]``, ``eta = 0.78``,
     ``mu(x) = -0.1 x``), with ``sigma_pi = sigma``.
 
@@ -310,7 +311,7 @@ def check_piiss_gaussian(
     -------
     CheckResult
         ``counterexample`` if at some level the estimate's lower bound exceeds ``delta``;
-        ``failed`` if the library's ``delta`` disagrees with the formula; else
+        ``failed`` if the two library versions of ``delta`` or ``d`` disagree with the formula; else
         ``verified-numerically``.
 
     References
@@ -332,9 +333,15 @@ def check_piiss_gaussian(
         L_cl = eta + C * system.kappa
         a_cl = sum(L_cl ** j for j in range(H))
         direct = sum(H * math.exp(-0.5 * max(rho_m / (2 * sc * a_cl) - 1.0, 0.0) ** 2) for sc in (sigma, C * sigma))
-        if not math.isclose(direct, prop.delta, rel_tol=1e-9):
+        catalog = get("piiss_gaussian", form="explicit")
+        values = dict(H=H, C=C, eta=eta, L_mu=system.kappa, rho_m=rho_m, sigma=sigma, sigma_pi=sigma, dx=1, du=1)
+        from_bounds = float(catalog.evaluate(**values))
+        d_bounds = catalog.evaluate_aux(**values)["d"]
+        if not (math.isclose(direct, prop.delta, rel_tol=1e-9) and math.isclose(direct, from_bounds, rel_tol=1e-9)
+                and math.isclose(prop.d, d_bounds, rel_tol=1e-12)):
             return CheckResult("piiss.gaussian", "failed",
-                               f"sigma={sigma:g}: library delta {prop.delta:.6g} != formula {direct:.6g}")
+                               f"sigma={sigma:g}: stability.gaussian_piiss delta {prop.delta:.6g} (d {prop.d:.6g}), "
+                               f"bounds.get('piiss_gaussian') {from_bounds:.6g} (d {d_bounds:.6g}), formula {direct:.6g}")
         count, total = piiss_event_rate(system, sigma=sigma, sigma_pi=sigma, H=H, d=prop.d, eta=eta, C=C, n=n,
                                         rng=np.random.default_rng(child))
         lo = stats.beta.ppf(level, count, total - count + 1) if count > 0 else 0.0
@@ -350,4 +357,5 @@ def check_piiss_gaussian(
     return CheckResult("piiss.gaussian", "verified-numerically",
                        f"system {system!r}, eta={eta:g}, C={C:g}, L_mu={system.kappa:g}, rho_m={rho_m:g}, H={H}, "
                        f"d={rows[0][2]:.4g}, alternative policy pushes by d/2 away from 0, {n} coupled pairs per level: "
-                       f"{table}; the estimate never exceeds delta (one-sided level {level:g})")
+                       f"{table}; the estimate never exceeds delta (one-sided level {level:g}); delta and d agree between "
+                       f"stability.gaussian_piiss, bounds.get('piiss_gaussian') and the formula")
