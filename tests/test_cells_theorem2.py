@@ -145,6 +145,7 @@ def test_thm2_cell_outputs_and_bound():
     out = t2.thm2_regret_cell(p, 3, np.random.SeedSequence(1))
     _finite_output(out, 3)
     assert out["eps_q"] == pytest.approx(0.002, rel=1e-12)
+    assert set(out["converged"]) <= {0.0, 1.0}
     # total = quantization part + statistical part, per seed (same trajectories)
     np.testing.assert_allclose(out["regret_signed"], np.add(out["quant"], out["stat_signed"]), atol=1e-12)
     np.testing.assert_allclose(out["regret"], np.abs(out["regret_signed"]), atol=0)

@@ -166,9 +166,14 @@ def fit_state_blind(tokens, quantizer) -> StateBlindGaussianPolicy:
     ----------
     Cao & Xie 2026, Section 2 (log-loss BC) and Theorem 2.
     """
+    return _blind_fit(tokens, quantizer)[0]
+
+
+def _blind_fit(tokens, quantizer):
+    """The state-blind policy and the :class:`~qbc_theory.learning.ParametricFit` behind it."""
     t = np.asarray(tokens).reshape(-1)
     fit = learning.fit_gaussian_mle(np.ones((t.size, 1)), t, quantizer)
-    return StateBlindGaussianPolicy(fit.K[:, 0], fit.noise_std, quantizer)
+    return StateBlindGaussianPolicy(fit.K[:, 0], fit.noise_std, quantizer), fit
 
 
 def grid_class_size(ranges, n) -> int:
@@ -355,11 +360,14 @@ def _twins(ss: np.random.SeedSequence):
 
 
 def _fit(p: dict, data, q):
+    """The learner of the spec and whether its optimiser converged."""
     kind = p.get("learner", "mle")
     if kind == "mle":
-        return learning.fit_gaussian_mle(data.states, data.tokens, q).policy
+        fit = learning.fit_gaussian_mle(data.states, data.tokens, q)
+        return fit.policy, fit.converged
     if kind == "blind":
-        return fit_state_blind(data.tokens, q)
+        policy, fit = _blind_fit(data.tokens, q)
+        return policy, fit.converged
     raise SpecError(f"learner: expected 'mle' or 'blind', found {kind!r}")
 
 
@@ -394,7 +402,7 @@ def _class_size(p: dict, n: int) -> int:
 
 # --- cells -----------------------------------------------------------------------------------------
 
-@cell_function("thm2.regret", version="1")
+@cell_function("thm2.regret", version="2")
 def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     r"""Regret of log-loss BC on a quantized Gaussian expert, split into quantization and statistics.
 
@@ -429,8 +437,9 @@ def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> 
         Per seed: ``regret`` = ``|J(pi*) - J(pi_hat)|``, ``regret_signed``, ``stat`` =
         ``|J(q#pi*) - J(pi_hat)|``, ``stat_signed``, ``stat_se`` (its Monte Carlo standard error),
         ``quant`` = ``J(pi*) - J(q#pi*)``, ``eps_in`` (in-distribution quantization error along the
-        expert), ``k_err`` (``||K_hat - K||``; the blind learner has gain 0), ``sigma_hat``. Per cell: ``eps_q`` (sup error), ``clip_exit``,
-        ``rho_A`` and, when ``rho(A) < 1``, ``C``, ``eta``, ``kappa``, ``log_Pi``, ``bound``.
+        expert), ``k_err`` (``||K_hat - K||``; the blind learner has gain 0), ``sigma_hat``,
+        ``converged`` (1 if the MLE's optimiser converged, else 0). Per cell: ``eps_q`` (sup error),
+        ``clip_exit``, ``rho_A`` and, when ``rho(A) < 1``, ``C``, ``eta``, ``kappa``, ``log_Pi``, ``bound``.
 
     References
     ----------
@@ -441,11 +450,12 @@ def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> 
     n = as_int("n", params["n"], minimum=1)
     N = as_int("eval", params["eval"], minimum=2)
     out = {k: [] for k in ("regret", "regret_signed", "stat", "stat_signed", "stat_se", "quant", "eps_in",
-                           "k_err", "sigma_hat")}
+                           "k_err", "sigma_hat", "converged")}
     for child in seed.spawn(seeds):
         data_ss, eval_ss = child.spawn(2)
         data = rollout.collect(system, expert, q, n, H, np.random.default_rng(data_ss))
-        learner = _fit(params, data, q)
+        learner, converged = _fit(params, data, q)
+        out["converged"].append(float(converged))
         total, quant, stat, se, eps_in = _coupled_regrets(system, expert, q, learner, reward, H, N, eval_ss)
         out["regret"].append(abs(total))
         out["regret_signed"].append(total)
@@ -473,7 +483,7 @@ def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> 
     return out
 
 
-@cell_function("thm1.terms", version="1")
+@cell_function("thm1.terms", version="2")
 def thm1_terms_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     r"""Every term of Theorem 1's explicit form for the learned policy, against ``|J(pi*) - J(pi_hat)|``.
 
@@ -507,7 +517,8 @@ def thm1_terms_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> d
     -------
     dict
         Per seed: ``regret``, ``regret_signed``, ``tv``, ``kappa``, ``thm1_iiss``, ``thm1_tv``,
-        ``thm1_far``, ``thm1_kappa``, ``thm1_lipschitz``, ``thm1`` (their sum), ``ratio_thm1``. Per cell:
+        ``thm1_far``, ``thm1_kappa``, ``thm1_lipschitz``, ``thm1`` (their sum), ``ratio_thm1``,
+        ``converged`` (of the MLE's optimiser). Per cell:
         ``one`` (= 1, the bound of ``ratio_thm1``), ``Gamma``, ``eps_q``, ``clip_exit``, ``L_r``.
 
     Raises
@@ -531,12 +542,13 @@ def thm1_terms_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> d
     eps_q = float(q.eps_sup)
     exit_p = float(clip_exit_bound(system, expert, q, H))
     cols = ("regret", "regret_signed", "tv", "kappa", "thm1_iiss", "thm1_tv", "thm1_far", "thm1_kappa",
-            "thm1_lipschitz", "thm1", "ratio_thm1")
+            "thm1_lipschitz", "thm1", "ratio_thm1", "converged")
     out = {k: [] for k in cols}
     for child in seed.spawn(seeds):
         data_ss, eval_ss, tv_ss = child.spawn(3)
         data = rollout.collect(system, expert, q, n, H, np.random.default_rng(data_ss))
         fit = learning.fit_gaussian_mle(data.states, data.tokens, q)
+        out["converged"].append(float(fit.converged))
         total, _, _, _, _ = _coupled_regrets(system, expert, q, fit.policy, reward, H, N, eval_ss)
         noise = rollout.draw_noise(system, H, N, system.du, np.random.default_rng(tv_ss))
         states = rollout.rollout(system, expert, reward, H, noise.x0, noise.w, noise.z).states
