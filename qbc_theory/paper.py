@@ -59,6 +59,8 @@ __all__ = [
     "rtvc_audit_data",
     "gain_profile_data",
     "measured_series",
+    "cell_values",
+    "library_bound",
     "regret_vs_n_data",
     "regret_vs_h_data",
     "regret_vs_eps_data",
@@ -656,8 +658,8 @@ def regret_vs_n_data(tables: Mapping[str, ResultTable]) -> tuple[F.ScalingData, 
         curves.append(F.BoundCurve(f"{lower_label} (worst case)", xl, yl, "lower"))
         used.append(t)
     fixed = _common_fixed(used, ["H", "eps_q"], [{}] * len(used))
-    prov = {"measured_column": {"thm3.rate_n": "regret_stat", "thm2.rate_n": "stat"}, "bounds": {"thm3.rate_n": ["thm3_binning", "thm8"],
-                                                         "thm2.rate_n": ["thm2", "thm9"]},
+    prov = {"measured_column": {r[0]: r[1] for r in rows},
+            "bounds": {r[0]: [r[3], r[5]] for r in rows},
             "bound_overrides": {"eps_q": 0.0}, "upper_plus_delta_H": True}
     return F.ScalingData(tuple(measured), tuple(curves), fixed), prov, notes
 
@@ -947,7 +949,7 @@ FIGURE_SPECS: dict = {f.stem: f.specs + f.optional for f in _registry().values()
 """Figure stem -> ids of the built-in specs it reads (needed ones first, then optional ones)."""
 
 
-def _run_tables(spec_ids, *, profile, backend, results, progress, workers) -> tuple[dict, dict]:
+def _run_tables(spec_ids, *, profile, backend, results, progress, workers, scheduler) -> tuple[dict, dict]:
     """Run the built-in specs (cached cells are loaded, not recomputed); failures are reported per spec."""
     paths = {p.stem: p for p in builtin_spec_paths()}
     ids = [s for s in spec_ids if s in paths]
@@ -955,7 +957,8 @@ def _run_tables(spec_ids, *, profile, backend, results, progress, workers) -> tu
     if not ids:
         return {}, failures
     specs = [load_spec(paths[s]) for s in ids]
-    kwargs = dict(backend=backend, out=results, profile=profile, progress=progress, workers=workers)
+    kwargs = dict(backend=backend, out=results, profile=profile, progress=progress, workers=workers,
+                  scheduler=scheduler)
     try:
         return dict(zip(ids, run_specs(specs, **kwargs))), failures
     except RuntimeError:
@@ -971,10 +974,28 @@ def _run_tables(spec_ids, *, profile, backend, results, progress, workers) -> tu
     return tables, failures
 
 
-def _write_manifest(entries, skipped: dict, out: Path, profile: str) -> Path:
-    """``manifest.json`` through :func:`figures.write_manifest`, plus the skipped figures and the profile."""
+def _write_manifest(entries, skipped: dict, out: Path, profile: str, chosen: Sequence[str]) -> Path:
+    """``manifest.json`` through :func:`figures.write_manifest`, plus the skipped figures and the profile.
+
+    Entries of figures not made in this run (a run with ``figures=``) are kept from the previous
+    manifest when their files are still there.
+    """
+    path = out / "manifest.json"
+    previous = {}
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            previous = {}
     path = F.write_manifest(entries, out)
     doc = json.loads(path.read_text(encoding="utf-8"))
+    for stem, entry in dict(previous.get("figures", {})).items():
+        kept = all((out / f).exists() for f in entry.get("files", ()))
+        if stem not in chosen and stem not in doc["figures"] and kept:
+            doc["figures"][stem] = entry
+    for stem, entry in dict(previous.get("skipped", {})).items():
+        if stem not in chosen and stem not in doc["figures"]:
+            skipped.setdefault(stem, entry)
     doc["skipped"] = skipped
     doc["profile"] = profile
     text = json.dumps(doc, sort_keys=True, indent=2, allow_nan=False, ensure_ascii=True) + "\n"
@@ -1013,6 +1034,8 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
         Only these figure stems (default: all of :data:`qbc_theory.figures.FIGURES`).
     workers : int, optional
         Worker processes for the runner (default: all cores).
+    scheduler : str, optional
+        Address of a Dask scheduler (``backend="dask"`` only).
 
     Returns
     -------
@@ -1032,6 +1055,7 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
     """
     only = options.pop("figures", None)
     workers = options.pop("workers", None)
+    scheduler = options.pop("scheduler", None)
     reject_unknown_kwargs("make_figures", options)
     if profile not in PROFILES:
         raise SpecError(f"profile: expected one of {', '.join(PROFILES)}, found {profile!r}")
@@ -1043,13 +1067,14 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
             only = [only]
         unknown = [s for s in only if s not in registry]
         if unknown:
-            raise SpecError(f"figures: expected stems among {', '.join(registry)}, found {', '.join(map(str, unknown))}")
+            raise SpecError(f"figures: expected stems among {', '.join(registry)}, "
+                            f"found {', '.join(map(str, unknown))}")
         chosen = [s for s in registry if s in only]
     t0 = time.perf_counter()
     out = Path(out)
     spec_ids = list(dict.fromkeys(s for stem in chosen for s in FIGURE_SPECS[stem]))
     tables, failures = _run_tables(spec_ids, profile=profile, backend=backend, results=results,
-                                   progress=progress, workers=workers)
+                                   progress=progress, workers=workers, scheduler=scheduler)
     outcomes, entries, skipped = [], [], {}
     for stem in chosen:
         fig = registry[stem]
@@ -1060,8 +1085,11 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
         else:
             try:
                 data, provenance, notes = fig.build(tables)
-            except QbcError as exc:
+            except MissingDataError as exc:
                 outcome = _skip(stem, fig, out, f"missing data: {exc}")
+            except QbcError as exc:
+                # e.g. a sandwich whose lower bound exceeds its upper bound: a finding, not a band to draw
+                outcome = _skip(stem, fig, out, f"data rejected by the figure: {exc}")
             else:
                 used = [s for s in fig.specs + fig.optional if s in tables]
                 notes = list(notes) + [f"spec {s!r} left out: {failures.get(s, 'no results')}"
@@ -1079,7 +1107,7 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
         if outcome.status == "skipped":
             skipped[stem] = {"reason": outcome.message, "specs": list(fig.specs + fig.optional)}
         outcomes.append(outcome)
-    manifest = _write_manifest(entries, skipped, out, profile)
+    manifest = _write_manifest(entries, skipped, out, profile, chosen)
     return FiguresReport(str(out), profile, str(results), tuple(outcomes), str(manifest),
                          round(time.perf_counter() - t0, 3))
 
