@@ -91,7 +91,7 @@ def _as_expr(side, name):
     if isinstance(side, Bound):
         return side.expr, side.ranges
     if isinstance(side, (int, float)) and not isinstance(side, bool):
-        return sympy.nsimplify(side), ()
+        return (sympy.Integer(side) if isinstance(side, int) else _rational(side)), ()
     if isinstance(side, sympy.Basic):
         return side, ()
     raise DimensionError(f"{name}: expected a sympy expression, a number or a Bound, found {type(side).__name__}")
@@ -133,25 +133,40 @@ def _ranges(free, domain, bound_ranges) -> list[_Range]:
 
 # ----- 1. symbolic sign -------------------------------------------------------------------------
 
+def _rational(v: float):
+    return sympy.Rational(repr(float(v)))
+
+
 def _reparametrise(gap, ranges):
+    """Substitute each bounded symbol by a map of a fresh variable t whose sign sympy knows.
+
+    ``[lo, oo)`` -> ``lo + t`` (t >= 0), ``(lo, oo)`` -> ``lo + t`` (t > 0), ``[lo, hi)`` / ``(lo, hi)``
+    -> ``lo + (hi - lo) t/(1 + t)``; a closed upper end is handled by :func:`_symbolic` separately.
+    """
     repl = {}
     for r in ranges:
-        t = sympy.Dummy(r.symbol.name, positive=True)
-        lo = sympy.nsimplify(r.lo) if math.isfinite(r.lo) else None
-        hi = sympy.nsimplify(r.hi) if math.isfinite(r.hi) else None
+        t = sympy.Dummy(r.symbol.name, positive=True) if r.lo_open else sympy.Dummy(r.symbol.name, nonnegative=True)
+        lo = _rational(r.lo) if math.isfinite(r.lo) else None
+        hi = _rational(r.hi) if math.isfinite(r.hi) else None
         if lo is not None and hi is None:
-            # closed lower ends are proved on the open range and at the end point by continuity
             repl[r.symbol] = lo + t
         elif lo is not None and hi is not None:
             repl[r.symbol] = lo + (hi - lo) * t / (1 + t)
         elif lo is None and hi is not None:
-            repl[r.symbol] = hi - t
+            repl[r.symbol] = hi - sympy.Dummy(r.symbol.name, positive=True)
         else:
             return None
     return gap.xreplace(repl)
 
 
 def _symbolic(gap, ranges):
+    """The rewriting under which ``gap >= 0`` on the whole domain follows from sympy's assumptions."""
+    for i, r in enumerate(ranges):
+        # the maps above miss a closed finite upper end: prove the end point as a case of its own
+        if math.isfinite(r.hi) and not r.hi_open and math.isfinite(r.lo) and r.lo < r.hi:
+            rest = ranges[:i] + ranges[i + 1:]
+            if _symbolic(gap.xreplace({r.symbol: _rational(r.hi)}), rest) is None:
+                return None
     g = _reparametrise(gap, ranges)
     if g is None:
         return None
@@ -170,8 +185,8 @@ def _symbolic(gap, ranges):
 # ----- 2. one variable --------------------------------------------------------------------------
 
 def _interval(r):
-    lo = sympy.nsimplify(r.lo) if math.isfinite(r.lo) else -sympy.oo
-    hi = sympy.nsimplify(r.hi) if math.isfinite(r.hi) else sympy.oo
+    lo = _rational(r.lo) if math.isfinite(r.lo) else -sympy.oo
+    hi = _rational(r.hi) if math.isfinite(r.hi) else sympy.oo
     return sympy.Interval(lo, hi, left_open=r.lo_open or not math.isfinite(r.lo),
                           right_open=r.hi_open or not math.isfinite(r.hi))
 
@@ -205,6 +220,11 @@ def _sample(r: _Range, u):
         x = lo + (hi - lo) * u
     eps = 1e-12 * max(1.0, abs(hi - lo) if math.isfinite(hi - lo) else 1.0)
     x = np.clip(x, lo + (eps if r.lo_open else 0.0), hi - (eps if r.hi_open else 0.0))
+    # closed finite ends are sampled exactly (the grid contains u = 0 and u = 1)
+    if math.isfinite(r.lo) and not r.lo_open:
+        x = np.where(u == 0.0, r.lo, x)
+    if math.isfinite(r.hi) and not r.hi_open:
+        x = np.where(u == 1.0, r.hi, x)
     if r.integer:
         x = np.clip(np.round(x), math.ceil(lo), math.floor(hi) if math.isfinite(hi) else None)
         if r.lo_open:

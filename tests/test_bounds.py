@@ -251,7 +251,8 @@ def _scalar(name, low=None, high=None):
     hi = i.high if high is None else high
     if math.isinf(hi):
         hi = 1e3 if name != "eps_q" else 0.5
-    lo = max(lo, 1e-6) if i.low_open or lo == 0 and name in ("delta",) else lo
+    if i.low_open:
+        lo = max(lo, 1e-6)
     if i.high_open and hi == i.high:
         hi = hi - 1e-6
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
@@ -408,6 +409,15 @@ def test_bound_report_refuses_bad_input():
         B.bound_report("thm6_det", {"A6": 0.6, "B6": 0.5})
     with pytest.raises(TypeError):
         B.bound_report("thm2", {}, bogus=1)
+
+
+def test_theorem6_printed_example_violates_its_condition():
+    """THEORY.md 9.1: (A, B, k) = (0.2, 0.3, 1) breaks k/2 > B/(1 - A - B); (0.2, 0.25, 1) and (0.2, 0.3, 2) do not."""
+    with pytest.raises(AssumptionError, match="k/2 > B/"):
+        B.bound_report("thm6_det", {"A6": 0.2, "B6": 0.3, "k": 1.0})
+    for A, Bc, k in ((0.2, 0.25, 1.0), (0.2, 0.3, 2.0)):
+        rep = B.bound_report("thm6_det", {"A6": A, "B6": Bc, "k": k, "eps_q": 0.01, "H": 100})
+        assert rep["value"] > 0 and rep["exponents"]["H"] == pytest.approx(1, abs=1e-12)
 
 
 @pytest.mark.parametrize("name, text, value", [("H", "200", 200.0), ("n", "1e3", 1000.0), ("eta", "0.5", 0.5),

@@ -48,6 +48,17 @@ def test_the_range_decides():
     assert r.status == "counterexample" and r.witness["y"] > 1
 
 
+def test_closed_end_points_are_not_skipped():
+    """1 <= 1{eps_q > 0} fails only at the closed end eps_q = 0: no proof, and the grid finds it."""
+    eps = sym("eps_q")
+    r = check_inequality(1, B.IsPositive(eps))
+    assert r.status == "counterexample" and r.witness["eps_q"] == 0.0
+    # a closed upper end: x <= 1/2 on [0, 1/2] is proved, x < 1/2 written as 1{1/2 - x > 0} >= 1 is not
+    assert check_inequality(eps, sympy.Rational(1, 2), domain={"eps_q": (0, 0.5)}).status == "proved"
+    r = check_inequality(1, B.IsPositive(sympy.Rational(1, 2) - eps), domain={"eps_q": (0, 0.5)})
+    assert r.status == "counterexample" and r.witness["eps_q"] == 0.5
+
+
 def test_lower_bound_above_upper_bound_is_refuted():
     """The false claim 'Theorem 3's upper bound <= Theorem 8's lower bound' has a checkable witness."""
     up, lo = B.get("thm3"), B.get("thm8")
