@@ -268,19 +268,23 @@ _THM1_LABELS = (("delta_iiss", "iiss"), ("tv", "tv"), ("p_far", "far"), ("kappa"
 
 @functools.lru_cache(maxsize=None)
 def _thm1_compiled():
-    """The additive terms of the library's explicit Theorem 1, each with a label and a numpy function."""
+    """The library's explicit Theorem 1 split by term (label -> numpy function of the sorted symbols).
+
+    Each additive term is labelled by the first symbol of :data:`_THM1_LABELS` it contains; terms with
+    the same label (should the library write one term as a sum) are added up.
+    """
     expr = bounds.get("thm1", form="explicit").explicit
     syms = sorted(expr.free_symbols, key=lambda s: s.name)
-    names = tuple(s.name for s in syms)
-    terms = []
+    parts: dict[str, sympy.Expr] = {}
     for term in sympy.Add.make_args(expr):
         present = {s.name for s in term.free_symbols}
         label = next((lab for key, lab in _THM1_LABELS if key in present), None)
-        if label is None or label in dict(terms):
-            raise SpecError(f"thm1: expected one term per label {[lab for _, lab in _THM1_LABELS]}, "
-                            f"found an unexpected term {term}")
-        terms.append((label, sympy.lambdify(syms, term, "numpy")))
-    return names, tuple(terms)
+        if label is None:
+            raise SpecError(f"thm1: expected every term to carry one of {[k for k, _ in _THM1_LABELS]}, "
+                            f"found the term {term}")
+        parts[label] = parts.get(label, sympy.S.Zero) + term
+    terms = tuple((lab, sympy.lambdify(syms, parts.get(lab, sympy.S.Zero), "numpy")) for _, lab in _THM1_LABELS)
+    return tuple(s.name for s in syms), terms
 
 
 def thm1_terms(**values) -> dict:
