@@ -58,6 +58,7 @@ __all__ = [
     "bound_report",
     "format_bound_text",
     "format_list_text",
+    "list_report",
     "parse_symbol_value",
     "trap_loop_sum",
 ]
@@ -1269,6 +1270,19 @@ def format_bound_text(report: dict) -> str:
     ex = ", ".join(f"{k} {'-' if v is None else format(v, 'g')}" for k, v in report["exponents"].items())
     lines.append(f"  exponents ({ex})")
     return "\n".join(lines) + "\n"
+
+
+def list_report() -> list[dict]:
+    """The JSON of ``qbc bound --list --json``: name, theorem, kind and symbols of each bound.
+
+    Returns
+    -------
+    list of dict
+        ``[{"name", "theorem", "kind", "symbols": {"explicit": [...], "rate": [...]}}]``.
+    """
+    return [{"name": b.name, "theorem": b.theorem, "kind": b.kind,
+             "symbols": {"explicit": list(b.symbols), "rate": list(b.with_form("rate").symbols)}}
+            for b in catalog()]
 
 
 def format_list_text() -> str:

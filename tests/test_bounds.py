@@ -398,6 +398,10 @@ def test_bound_report_shape_and_values():
     text = B.format_bound_text(rep)
     assert "thm3" in text and "Theorem 3" in text and f"{rep['value']:.6g}" in text
     assert "thm6_det" in B.format_list_text()
+    listing = B.list_report()
+    assert [d["name"] for d in listing] == B.names()
+    assert listing[B.names().index("thm9")]["symbols"]["explicit"] == ["H", "c", "eps_q", "n"]
+    json.dumps(listing)
 
 
 def test_bound_report_refuses_bad_input():
