@@ -41,7 +41,7 @@ def prove_le(lhs, rhs, *, domain: dict | None = None, seed: int = 0) -> tuple[st
     lhs, rhs : sympy expressions
         Symbols carry their assumptions (positive, ...).
     domain : dict, optional
-        ``{symbol: (lo, hi)}`` boxes.
+        ``{symbol: (lo, hi)}`` boxes (closed) or ``(lo, hi, lo_open, hi_open)``.
     seed : int
         Seed of the checker's numeric search.
 
@@ -123,7 +123,7 @@ def check_prop5_binning(
     P = sympy.Symbol("P", positive=True)
     k_h = (2 + P + m) / (1 - P)
     status2, how2, wit2 = prove_le(Gamma * (k_h + 1) * eps_q, d0.subs(eps_prime, k * eps_q).subs({k: k_h, L: P / Gamma}),
-                                   domain={P: (0, 1)})
+                                   domain={P: (0, 1, True, True)})
     # (3) audit of the shipped binning
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     expert = LinearExpert(np.asarray(K, dtype=float))
