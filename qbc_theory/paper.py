@@ -933,7 +933,7 @@ def _fig5(tables):
 def _registry() -> dict:
     figs = (
         _Figure("fig1_regret_vs_n", ("thm3.rate_n",), ("thm2.rate_n",), lambda t: regret_vs_n_data(t),
-                ylabel=r"$J(q_\#\pi^\star) - J(\hat{\pi})$ (statistical part)"),
+                ylabel=r"$J(q_\#\pi^\star) - J(\hat{\pi})$"),
         _Figure("fig2_regret_vs_H", ("thm3.horizon",), ("thm2.horizon", "thm6.det", "thm7.det"),
                 lambda t: regret_vs_h_data(t)),
         _Figure("fig3_regret_vs_eps_q", ("thm3.eps", "thm3.eps.control"), (), lambda t: regret_vs_eps_data(t)),
