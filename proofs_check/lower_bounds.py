@@ -490,7 +490,8 @@ def check_thm9_tv(
                  f"(exact rationals; for all larger n since (1 - x/n)^n increases)"
                  if hell_from is not None and _monotone_power_lemma() else
                  f"the paper's Hellinger route sqrt(1 - (1 - 4 Delta^2)^n) exceeds {claimed_tv} for every n <= {n_max}")
-    head = f"Delta = ({c})/sqrt(n), n = {n_min}..{n_max} (perfect squares exact, others 30-digit intervals): "
+    head = (f"Delta = ({c})/sqrt(n), n = {n_min}..{n_max} (perfect squares exact, others 30-digit intervals"
+            + (f"; n < {n_min} inadmissible since Delta > 1/2" if n_min > 1 else "") + "): ")
     if above:
         n, lo = above[0]
         return CheckResult("thm9.tv", "counterexample",
