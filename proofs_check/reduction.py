@@ -294,7 +294,8 @@ def check_thm1_constants(
         u0 = k * x0
         u2 = q((k * x2)[:, None])[:, 0]
         if np.any(np.abs(k * x2) >= 2.0):
-            raise DimensionError("bins: the learner's action left the binning range [-2, 2]; use a smaller noise_std")
+            raise DimensionError(f"noise_std: expected the learner's actions to stay in the binning range [-2, 2], "
+                                 f"found |k x| = {float(np.max(np.abs(k * x2))):g} at h={h + 1}")
         du, dxs = np.abs(u0 - u2), np.abs(x0 - x2)
         r0 = 1 - np.minimum(1, np.abs(u0 - k * x0))
         r2 = 1 - np.minimum(1, np.abs(u2 - k * x2))
