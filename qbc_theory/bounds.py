@@ -306,13 +306,12 @@ class Bound:
         return tuple(sorted(s.name for s in self.expr.free_symbols))
 
     def with_form(self, form: str) -> "Bound":
-        """The same result in the other form (``"rate"`` or ``"explicit"``)."""
+        """The same result in the other form (``"rate"`` or ``"explicit"``); catalog objects stay cached."""
         if form == self.form:
             return self
-        try:
-            return get(self.name, form) if get(self.name, self.form) == self else dataclasses.replace(self, form=form)
-        except DimensionError:
-            return dataclasses.replace(self, form=form)
+        if self.name in _BUILDERS and get(self.name, self.form) == self:
+            return get(self.name, form)
+        return dataclasses.replace(self, form=form)
 
     def latex(self) -> str:
         """LaTeX of :attr:`expr` with the registry's symbol names."""
@@ -337,15 +336,20 @@ class Bound:
                             f"(its symbols: {', '.join(self.symbols)})")
         if missing:
             raise TypeError(f"{where}() missing value(s) for {self.name}: {', '.join(missing)}")
-        narrowed = {r[0]: r[1:] for r in self.ranges}
-        out = []
-        for n in self.symbols:
-            if n in narrowed:
-                lo, hi, lo_open, hi_open = narrowed[n]
-                out.append(check_value(n, values[n], low=lo, high=hi, low_open=lo_open, high_open=hi_open))
-            else:
-                out.append(check_value(n, values[n]))
-        return out
+        return [self.check_value(n, values[n]) for n in self.symbols]
+
+    def check_value(self, name: str, value):
+        """Check one value against the registry and this result's narrower range (see :attr:`ranges`).
+
+        Raises
+        ------
+        DimensionError
+            Naming the symbol, if the value is outside the admissible range.
+        """
+        for r in self.ranges:
+            if r[0] == name:
+                return check_value(name, value, low=r[1], high=r[2], low_open=r[3], high_open=r[4])
+        return check_value(name, value)
 
     def _raw(self, arrays: list):
         """Evaluate on already-validated arrays, in the order of :attr:`symbols`."""
@@ -1241,10 +1245,10 @@ def bound_report(name: str, values: dict, form: str = "explicit", **kwargs) -> d
     """
     reject_unknown_kwargs("bound_report", kwargs)
     b = get(name, form)
-    values = {k: check_value(k, v) for k, v in values.items()}
     extra = sorted(set(values) - set(b.symbols))
     if extra:
         raise DimensionError(f"{extra[0]}: expected a symbol of {name} ({', '.join(b.symbols)}), found {extra[0]}")
+    values = {k: b.check_value(k, v) for k, v in values.items()}
     bad = b.check_conditions(**values)
     if bad:
         raise AssumptionError(f"{name}: expected {bad[0]}, found values that violate it")

@@ -409,6 +409,8 @@ def test_bound_report_refuses_bad_input():
         B.bound_report("thm2", {"Gamma": 1.0})
     with pytest.raises(DimensionError, match="^eta: expected"):
         B.bound_report("thm2", {"eta": 2.0})
+    with pytest.raises(DimensionError, match=r"^eps_q: expected a number in \[0, 0\.5\]"):
+        B.bound_report("thm8", {"eps_q": 0.7})
     with pytest.raises(AssumptionError, match="lambda = A \\+ B < 1"):
         B.bound_report("thm6_det", {"A6": 0.6, "B6": 0.5})
     with pytest.raises(TypeError):
