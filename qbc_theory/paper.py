@@ -1048,6 +1048,11 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
     TypeError
         On an unknown keyword argument.
 
+    Notes
+    -----
+    With ``backend="processes"`` the runner starts workers with ``spawn``: call this from the
+    ``qbc`` command or from a script guarded by ``if __name__ == "__main__":``.
+
     Examples
     --------
     >>> report = make_figures("paper_figs", profile="quick")   # doctest: +SKIP
