@@ -168,12 +168,25 @@ def _cmd_bound(args, extra: list[str]) -> int:
     return 0
 
 
-def _backend_options(p) -> None:
+def _cmd_figs(args) -> int:
+    from .paper import make_figures
+
+    report = make_figures(out=args.out, profile="full" if args.full else "quick", backend=args.backend,
+                          results=args.results, progress=not args.no_progress, workers=args.workers,
+                          scheduler=args.scheduler)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        sys.stdout.write(report.format_text().rstrip("\n") + "\n")
+    return 0
+
+
+def _backend_options(p, out: str = "qbc-out", out_help: str = "results and cell cache") -> None:
     p.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes",
                    help="where cells run (default: processes on all cores)")
     p.add_argument("--scheduler", metavar="ADDR", help="address of a Dask scheduler, tcp://HOST:PORT")
     p.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes (default: all cores)")
-    p.add_argument("--out", default="qbc-out", metavar="DIR", help="results and cell cache (default qbc-out)")
+    p.add_argument("--out", default=out, metavar="DIR", help=f"{out_help} (default {out})")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
@@ -236,6 +249,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--claims", nargs="+", metavar="ID", help="only these claim ids")
     _backend_options(p)
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("figs", help="regenerate every paper figure (running missing experiments)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="quick experiment profile (default)")
+    size.add_argument("--full", action="store_true", help="full experiment profile")
+    p.add_argument("--results", default="qbc-out", metavar="DIR",
+                   help="experiment results and cell cache, shared with qbc verify (default qbc-out)")
+    _backend_options(p, out="paper_figs", out_help="where the PDF, PNG and manifest.json go")
+    p.set_defaults(func=_cmd_figs)
     return parser
 
 
