@@ -26,8 +26,8 @@ _LAZY = {
     "stability": ("analyze_stability", "gain_profile", "gain_sum", "peiiss_constant", "lyapunov_certificate",
                   "lmi_certificate", "verify_certificate", "gaussian_piiss", "StabilityReport"),
     "smoothness": ("binning_rtvc", "gaussian_tvc", "threshold_wasserstein", "modulus_audit", "ModulusAudit"),
-    "check": ("check", "AssumptionReport", "quantization_error"),
-    "rollout": ("rollout", "regret", "collect", "draw_noise", "open_loop", "QuantizedPolicy", "Dataset",
+    "check": ("AssumptionReport", "quantization_error"),
+    "rollout": ("regret", "collect", "draw_noise", "open_loop", "QuantizedPolicy", "Dataset",
                 "RegretEstimate", "in_distribution_error", "deployment_error"),
     "learning": ("QuantizedLinearPolicy", "LinearPolicyClass", "gain_grid", "fit_finite", "fit_gaussian_mle",
                  "fit_deterministic_mle", "fit_regression", "fit_algorithm1"),
@@ -40,6 +40,9 @@ _LAZY = {
 }
 _SUBMODULES = tuple(_LAZY) + ("figures", "cells", "cli", "dynamics", "errors", "experts", "instance",
                               "quantizers", "rewards")
+# A top-level name equal to a submodule's name would shadow the submodule (``from . import rollout``
+# could return the function), so ``check`` and ``rollout`` are reached as ``qbc_theory.check.check``
+# and ``qbc_theory.rollout.rollout``.
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.stats
 
-from ._validation import as_int, as_matrix, as_real, as_vector, reject_unknown_kwargs
+from . import rollout
+from ._validation import as_int, as_matrix, as_real, as_vector, describe, reject_unknown_kwargs
 from .dynamics import LinearSystem
 from .errors import AssumptionError, DimensionError
 from .experts import ArctanExpert, LinearExpert
@@ -38,6 +39,7 @@ __all__ = [
     "TargetPolicy",
     "BernoulliPolicy",
     "OffsetLinearPolicy",
+    "FirstStepPolicy",
     "trap_loop",
     "trap_loop_lower_bound",
     "theorem8",
@@ -477,12 +479,103 @@ def _variant(name: str, value) -> str:
     return value
 
 
+@dataclass(frozen=True, eq=False)
+class FirstStepPolicy:
+    r"""A scalar policy that follows ``first`` at step 1 and plays a fixed action afterwards.
+
+    .. math::
+
+        \pi_1(\cdot \mid x) = \mathrm{first}(\cdot \mid x), \qquad
+        \pi_h(\cdot \mid x) = \delta_{u_{\mathrm{later}}} \quad (h \ge 2).
+
+    These are the experts of Theorems 8 and 9 as their proofs use them: the two instances differ
+    only at step 1 (see the module docstring).
+
+    Parameters
+    ----------
+    first : policy
+        ``act(x (N, 1), z (N, 1)) -> (N, 1)``; a :class:`~qbc_theory.constructions.TargetPolicy`
+        (deterministic) or a :class:`~qbc_theory.constructions.BernoulliPolicy`.
+    later : float
+        The action at every step ``h >= 2``.
+
+    Notes
+    -----
+    ``time_varying = True``: the engine calls ``act(x, z, h=h)`` with the paper's 1-based step.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 8 and 9 (proofs).
+    """
+
+    first: object
+    later: float = 0.0
+
+    time_varying = True
+    dx = 1
+    du = 1
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether the step-1 policy is deterministic."""
+        return bool(getattr(self.first, "deterministic", False))
+
+    def act(self, x: np.ndarray, z: np.ndarray | None = None, *, h: int) -> np.ndarray:
+        """Actions ``(N, 1)`` at step ``h`` for states ``x (N, 1)`` and draws ``z (N, 1)``."""
+        if h == 1:
+            return self.first.act(x, z)
+        return np.full((np.shape(x)[0], 1), float(self.later))
+
+    def token_logpmf(self, x: np.ndarray, tokens: np.ndarray, h: int, quantizer) -> np.ndarray:
+        r"""Exact ``log (q # pi_h)(t | x)`` of observed tokens.
+
+        .. math::
+
+            \log (q_\#\pi_h)(t \mid x) = \log \pi_h\big(q^{-1}(t) \mid x\big).
+
+        Parameters
+        ----------
+        x : (N, 1) ndarray
+            States.
+        tokens : (N,) int ndarray
+            Observed tokens of ``quantizer``.
+        h : int
+            Step (1-based).
+        quantizer : per-step quantizer
+
+        Returns
+        -------
+        (N,) ndarray
+            ``0`` or ``-inf`` at deterministic steps; ``log p`` / ``log(1 - p)`` for the two actions
+            of a Bernoulli step (``-inf`` for any other token).
+
+        Raises
+        ------
+        AssumptionError
+            If the step-1 policy is neither deterministic nor a BernoulliPolicy.
+        """
+        if h > 1 or self.deterministic:
+            pred = rollout.encode_actions(quantizer, self.act(x, None, h=h))
+            return np.where(pred == tokens, 0.0, -np.inf)
+        if not isinstance(self.first, BernoulliPolicy):
+            raise AssumptionError(f"first: expected a deterministic policy or a BernoulliPolicy, found "
+                                  f"{describe(self.first)}")
+        b = self.first
+        t_high, t_low = rollout.encode_actions(quantizer, np.array([[b.high], [b.low]]))
+        with np.errstate(divide="ignore"):
+            lp_high, lp_low = np.log(b.p), np.log1p(-b.p)
+        return np.where(tokens == t_high, lp_high, np.where(tokens == t_low, lp_low, -np.inf))
+
+
 def theorem8(n, horizon=None, *, variant="a", bins=None, shift=None, **kwargs) -> Construction:
     r"""Theorem 8's hard instance for a deterministic expert (lower bound ``H (1/n + eps_q)``).
 
     ``X = U = [0, 1]``, ``T_0 = (1 - Delta) delta_0 + Delta delta_1`` with ``Delta = 1/(3n)``.
     Step 1 is the only decision; the next state is the step-1 reward and it stays there, so the
-    return is ``H r_1``:
+    return is ``H r_1``. The experts differ only at step 1 and both play 0 afterwards
+    (:class:`FirstStepPolicy`), as the proof needs: experts that also differed at later steps would
+    be told apart by every trajectory at step 2 (where ``x_2 = 1`` always), and the lower bound
+    would be void.
 
     .. math::
 
@@ -545,10 +638,10 @@ def theorem8(n, horizon=None, *, variant="a", bins=None, shift=None, **kwargs) -
             raise AssumptionError("shift: only the binned variant (bins=K) uses a shift, found bins=None")
         quantizer = UniformBinning(0.0, 1.0, 2, decode="edge")
         if variant == "a":
-            expert = TargetPolicy(lambda x: np.zeros_like(x), 0.0, "thm8_a")
+            expert = FirstStepPolicy(TargetPolicy(lambda x: np.zeros_like(x), 0.0, "thm8_a"))
             first = lambda x, u: 1.0 - u  # noqa: E731
         else:
-            expert = TargetPolicy(lambda x: np.clip(x, 0.0, 1.0), 1.0, "thm8_b")
+            expert = FirstStepPolicy(TargetPolicy(lambda x: np.clip(x, 0.0, 1.0), 1.0, "thm8_b"))
             first = lambda x, u: x * u + (1.0 - x) * (1.0 - u)  # noqa: E731
         name = "thm8"
     else:
@@ -563,7 +656,7 @@ def theorem8(n, horizon=None, *, variant="a", bins=None, shift=None, **kwargs) -
         else:
             target = lambda x: s + (1.0 - 2.0 * s) * x  # noqa: E731
             lip = 1.0 - 2.0 * s
-        expert = TargetPolicy(target, lip, f"thm8_binned_{variant}")
+        expert = FirstStepPolicy(TargetPolicy(target, lip, f"thm8_binned_{variant}"))
         first = lambda x, u: 1.0 - np.abs(u - target(x))  # noqa: E731
         params.update(bins=bins, shift=float(s), eps_q=quantizer.eps_sup)
         name = "thm8_binned"
@@ -590,7 +683,8 @@ def theorem9(n, horizon=None, *, expert="a", reward=None, c=0.2, **kwargs) -> Co
 
     so the return is ``H r_1`` and ``J = H (1/2 + Delta)`` for a matched (expert, reward) pair.
     Rewards are clipped to [0, 1] (they leave it only for actions outside {0, 1}). The expert plays
-    the same law at every step (later actions do not matter). ``c`` defaults to 1/5: with the
+    its law at step 1 and the action 0 afterwards (:class:`FirstStepPolicy`): later actions do not
+    change the return, and the proof's two instances differ only at step 1. ``c`` defaults to 1/5: with the
     paper's 3/5 the displayed route gives probability 1/32, not 1/8 (THEORY.md section 9, slip 2).
     The eps_q perturbation ("shift the supports by +-eps_q inside one bin") is not implemented: the
     restated text does not fix the rewards of the shifted pair.
@@ -630,7 +724,7 @@ def theorem9(n, horizon=None, *, expert="a", reward=None, c=0.2, **kwargs) -> Co
     if delta > 0.5:
         raise AssumptionError(f"c: expected Delta = c/sqrt(n) <= 1/2, found Delta={delta:g}")
     p = 0.5 + delta if expert == "a" else 0.5 - delta
-    policy = BernoulliPolicy(p, 1.0, 0.0)
+    policy = FirstStepPolicy(BernoulliPolicy(p, 1.0, 0.0))
     system = StepDynamics(lambda x, u: u, 0.0, 0.0, 0.0, -1.0, 2.0)
     if reward == "a":
         rew = StepReward(lambda x, u: u, lambda x: x, -1.0, 2.0)

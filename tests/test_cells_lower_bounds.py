@@ -33,7 +33,7 @@ def _check_output(out, seeds, per_seed):
 
 def test_first_step_policy_plays_first_then_later():
     inst = theorem8(4, variant="b")
-    pol = lb.FirstStepPolicy(inst.expert)
+    pol = inst.expert
     x = np.array([[0.0], [1.0], [0.3]])
     np.testing.assert_array_equal(pol.act(x, None, h=1), x)
     np.testing.assert_array_equal(pol.act(x, None, h=2), np.zeros((3, 1)))
@@ -42,7 +42,7 @@ def test_first_step_policy_plays_first_then_later():
 
 def test_bernoulli_token_logpmf_is_a_law():
     inst = theorem9(16, expert="a")
-    pol = lb.FirstStepPolicy(inst.expert)
+    pol = inst.expert
     x = np.zeros((2, 1))
     lp = pol.token_logpmf(x, np.array([0, 1]), 1, inst.quantizer)
     np.testing.assert_allclose(np.exp(lp).sum(), 1.0, rtol=0, atol=1e-15)
@@ -54,7 +54,7 @@ def test_bernoulli_token_logpmf_is_a_law():
 def test_log_loss_scores_refuses_bad_shapes():
     inst = theorem8(4)
     with pytest.raises(DimensionError, match="states, tokens"):
-        lb.log_loss_scores([lb.FirstStepPolicy(inst.expert)], np.zeros((2, 3, 1)), np.zeros((2, 3), int),
+        lb.log_loss_scores([inst.expert], np.zeros((2, 3, 1)), np.zeros((2, 3), int),
                            inst.quantizer)
 
 
@@ -63,7 +63,7 @@ def test_thm8_learner_matches_fit_finite_on_step_one():
     # and 1, and learning.fit_finite (lowest index on ties) must make the same choice.
     rng = np.random.default_rng(11)
     inst = theorem8(3, 4, variant="b")
-    experts = [lb.FirstStepPolicy(theorem8(3, variant=v).expert) for v in "ab"]
+    experts = [theorem8(3, variant=v).expert for v in "ab"]
     states, tokens = lb._datasets(inst.system, experts[1], inst.quantizer, 3, 40, 4, rng)
     chosen = lb.fit_two_point(experts, states, tokens, inst.quantizer)
     cls = learning.LinearPolicyClass(np.array([[[0.0]], [[1.0]]]), inst.quantizer)
@@ -76,7 +76,7 @@ def test_thm9_learner_is_the_majority_vote_with_ties_to_a():
     rng = np.random.default_rng(12)
     n = 10
     inst = theorem9(n, 3, expert="b")
-    experts = [lb.FirstStepPolicy(theorem9(n, expert=v).expert) for v in "ab"]
+    experts = [theorem9(n, expert=v).expert for v in "ab"]
     states, tokens = lb._datasets(inst.system, experts[1], inst.quantizer, n, 200, 3, rng)
     ones = tokens[:, :, 0].sum(axis=1)
     expected = np.where(ones >= n / 2, 0, 1)  # pi^a puts more mass on 1; n/2 is a tie
@@ -89,7 +89,7 @@ def test_thm9_learner_is_the_majority_vote_with_ties_to_a():
 def test_thm8_stratified_regret_matches_plain_monte_carlo():
     rng = np.random.default_rng(13)
     inst = theorem8(2, 4, variant="b")  # Delta = 1/6, so x_1 = 1 is frequent
-    experts = [lb.FirstStepPolicy(theorem8(2, variant=v).expert) for v in "ab"]
+    experts = [theorem8(2, variant=v).expert for v in "ab"]
     exact = lb._thm8_regret(inst, experts[1], experts[0], 4, rng)
     assert exact == pytest.approx(4 * inst.params["Delta"], rel=1e-15)
     mc = rollout.regret(inst.system, experts[1], experts[0], inst.reward, 4, 20000, rng)
@@ -132,7 +132,7 @@ def test_thm8_tv_matches_enumeration_of_the_experts_laws(n):
     laws = {}
     for v in "ab":
         inst = theorem8(n, H, variant=v)
-        expert = lb.FirstStepPolicy(inst.expert)
+        expert = inst.expert
         law = {}
         for x1, p in ((0.0, 1 - delta), (1.0, delta)):
             noise = rollout.Noise(np.array([[x1]]), np.zeros((H, 1, 1)), np.zeros((H, 1, 1)))

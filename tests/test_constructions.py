@@ -157,7 +157,7 @@ def test_theorem8_binned_pair_is_indistinguishable_at_zero_and_costs_h_eps_q():
     s = a.params["shift"]
     assert s == pytest.approx(1 / (2 * bins), rel=1e-15)
     x = np.array([[0.0], [1.0]])
-    ta, tb = a.quantizer.encode(a.expert.act(x)), b.quantizer.encode(b.expert.act(x))
+    ta, tb = a.quantizer.encode(a.expert.act(x, h=1)), b.quantizer.encode(b.expert.act(x, h=1))
     assert ta[0] == tb[0] and ta[1] != tb[1]
     for u in (0.0, s / 3, s, 1 / (2 * bins), 0.3):
         learner = TargetPolicy(lambda v, u=u: np.full_like(v, u), 0.0)

@@ -23,13 +23,22 @@ def test_all_names_import_and_are_documented():
 
 
 def test_lazy_names_are_the_module_objects():
-    from qbc_theory import check as check_fn
-    from qbc_theory.check import check
+    from qbc_theory import simulate
+    from qbc_theory.simulation import simulate as simulate_fn
 
-    assert check_fn is check
+    assert simulate is simulate_fn
     assert qbc_theory.bounds.get("thm3").name == "thm3"  # submodules are reachable as attributes
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         qbc_theory.nonexistent  # noqa: B018
+
+
+def test_no_public_name_shadows_a_submodule():
+    import pkgutil
+
+    submodules = {m.name for m in pkgutil.iter_modules(qbc_theory.__path__)}
+    assert not submodules & set(qbc_theory.__all__)
+    for name in ("rollout", "check", "bounds"):
+        assert inspect.ismodule(getattr(qbc_theory, name))
 
 
 @pytest.mark.parametrize("mod", MODULES)

@@ -43,10 +43,10 @@ import numpy as np
 import scipy.stats
 
 from .. import bounds, rollout
-from .._validation import as_int, as_real, describe
+from .._validation import as_int, as_real
 from ..check import quantization_error
 from ..claims import BoundTest, Claim, SlopeTest, TestOutcome
-from ..constructions import BernoulliPolicy, theorem8, theorem9, trap_loop
+from ..constructions import FirstStepPolicy, theorem8, theorem9, trap_loop
 from ..errors import AssumptionError, DimensionError
 from ..quantizers import DCTBinning, KMeansQuantizer, UniformBinning
 from ..runner import ResultTable, cell_function
@@ -72,94 +72,6 @@ _TIE_RTOL = 1e-9
 
 # --------------------------------------------------------------------------------------------------
 # The proofs' experts and the two-point learner
-
-
-@dataclass(frozen=True, eq=False)
-class FirstStepPolicy:
-    r"""A scalar policy that follows ``first`` at step 1 and plays a fixed action afterwards.
-
-    .. math::
-
-        \pi_1(\cdot \mid x) = \mathrm{first}(\cdot \mid x), \qquad
-        \pi_h(\cdot \mid x) = \delta_{u_{\mathrm{later}}} \quad (h \ge 2).
-
-    These are the experts of Theorems 8 and 9 as their proofs use them: the two instances differ
-    only at step 1 (see the module docstring).
-
-    Parameters
-    ----------
-    first : policy
-        ``act(x (N, 1), z (N, 1)) -> (N, 1)``; a :class:`~qbc_theory.constructions.TargetPolicy`
-        (deterministic) or a :class:`~qbc_theory.constructions.BernoulliPolicy`.
-    later : float
-        The action at every step ``h >= 2``.
-
-    Notes
-    -----
-    ``time_varying = True``: the engine calls ``act(x, z, h=h)`` with the paper's 1-based step.
-
-    References
-    ----------
-    Cao & Xie 2026, Theorems 8 and 9 (proofs).
-    """
-
-    first: object
-    later: float = 0.0
-
-    time_varying = True
-    dx = 1
-    du = 1
-
-    @property
-    def deterministic(self) -> bool:
-        """Whether the step-1 policy is deterministic."""
-        return bool(getattr(self.first, "deterministic", False))
-
-    def act(self, x: np.ndarray, z: np.ndarray | None = None, *, h: int) -> np.ndarray:
-        """Actions ``(N, 1)`` at step ``h`` for states ``x (N, 1)`` and draws ``z (N, 1)``."""
-        if h == 1:
-            return self.first.act(x, z)
-        return np.full((np.shape(x)[0], 1), float(self.later))
-
-    def token_logpmf(self, x: np.ndarray, tokens: np.ndarray, h: int, quantizer) -> np.ndarray:
-        r"""Exact ``log (q # pi_h)(t | x)`` of observed tokens.
-
-        .. math::
-
-            \log (q_\#\pi_h)(t \mid x) = \log \pi_h\big(q^{-1}(t) \mid x\big).
-
-        Parameters
-        ----------
-        x : (N, 1) ndarray
-            States.
-        tokens : (N,) int ndarray
-            Observed tokens of ``quantizer``.
-        h : int
-            Step (1-based).
-        quantizer : per-step quantizer
-
-        Returns
-        -------
-        (N,) ndarray
-            ``0`` or ``-inf`` at deterministic steps; ``log p`` / ``log(1 - p)`` for the two actions
-            of a Bernoulli step (``-inf`` for any other token).
-
-        Raises
-        ------
-        AssumptionError
-            If the step-1 policy is neither deterministic nor a BernoulliPolicy.
-        """
-        if h > 1 or self.deterministic:
-            pred = rollout.encode_actions(quantizer, self.act(x, None, h=h))
-            return np.where(pred == tokens, 0.0, -np.inf)
-        if not isinstance(self.first, BernoulliPolicy):
-            raise AssumptionError(f"first: expected a deterministic policy or a BernoulliPolicy, found "
-                                  f"{describe(self.first)}")
-        b = self.first
-        t_high, t_low = rollout.encode_actions(quantizer, np.array([[b.high], [b.low]]))
-        with np.errstate(divide="ignore"):
-            lp_high, lp_low = np.log(b.p), np.log1p(-b.p)
-        return np.where(tokens == t_high, lp_high, np.where(tokens == t_low, lp_low, -np.inf))
 
 
 def log_loss_scores(candidates, states, tokens, quantizer) -> np.ndarray:
@@ -322,7 +234,7 @@ def thm8_tight(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     m = as_int("datasets", params["datasets"], minimum=1)
     n_inst = as_int("freeze_n", params.get("freeze_n", n), minimum=1)
     inst = {v: theorem8(n_inst, H, variant=v) for v in _TRUTHS}
-    experts = [FirstStepPolicy(inst[v].expert) for v in _TRUTHS]
+    experts = [inst[v].expert for v in _TRUTHS]
     delta = inst["a"].params["Delta"]
     out = {f"{k}_{v}": [] for k in ("regret", "wrong") for v in _TRUTHS}
     for rng in _seed_rngs(seed, seeds):
@@ -428,7 +340,7 @@ def thm9_tight(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     hits = as_real("eval_hits", params["eval_hits"], positive=True)
     n_inst = as_int("freeze_n", params.get("freeze_n", n), minimum=1)
     inst = {v: theorem9(n_inst, H, expert=v, c=c) for v in _TRUTHS}
-    experts = [FirstStepPolicy(inst[v].expert) for v in _TRUTHS]
+    experts = [inst[v].expert for v in _TRUTHS]
     delta = inst["a"].params["Delta"]
     lib = bounds.get("thm9")
     # The library's threshold at eps_q = 0 is Delta H / 2 for its own Delta = 1/(5 sqrt n); any other c
