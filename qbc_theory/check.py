@@ -399,8 +399,10 @@ class AssumptionReport:
                   f"  H^2 term vanishes           {num(s['h2_term_vanishes'])}"]
         audit = s.get("audit")
         if audit:
-            lines.append(f"  audit                       {audit['total_pairs']} pairs, violation: "
-                         f"{num(audit['violation'])}, smallest r with W=1: {num(audit['min_radius_w1'])}")
+            claimed = ("no modulus claimed" if audit["violation"] is None else
+                       f"claimed modulus violated: {'yes' if audit['violation'] else 'no'}")
+            lines.append(f"  audit                       {audit['total_pairs']} pairs, {claimed}, "
+                         f"smallest r with W=1: {num(audit['min_radius_w1'])}")
             if audit.get("witness"):
                 wt = audit["witness"]
                 lines.append(f"  witness                     x={wt['x']}, x'={wt['x_prime']}, r={wt['r']:.3g}, "
