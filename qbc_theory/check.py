@@ -28,7 +28,8 @@ from ._validation import as_int, as_real, reject_unknown_kwargs
 from .errors import QbcError
 from .experts import LinearExpert
 from .quantizers import DCTBinning, TrapLoopQuantizer, UniformBinning
-from .smoothness import binning_rtvc, gaussian_tvc, modulus_audit, quantize_step
+from .rollout import quantize_actions
+from .smoothness import binning_rtvc, gaussian_tvc, modulus_audit
 from .stability import analyze_stability
 
 __all__ = [
@@ -207,7 +208,7 @@ def _error_from_actions(quantizer, actions: np.ndarray, system, expert, level: f
     if _is_chunked(quantizer):
         per_traj, steps = _chunk_errors(quantizer, actions)
     else:
-        steps = np.linalg.norm(actions - quantize_step(quantizer, actions), axis=-1)
+        steps = np.linalg.norm(actions - quantize_actions(quantizer, actions), axis=-1)
         per_traj = steps.mean(axis=0)
     mean = float(per_traj.mean())
     se = float(per_traj.std(ddof=1) / math.sqrt(N)) if N > 1 else 0.0

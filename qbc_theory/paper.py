@@ -230,7 +230,8 @@ def rtvc_audit_data(*, entropy: int = RTVC_ENTROPY) -> tuple[F.RTVCAuditData, di
     from .constructions import trap_loop
     from .experts import ArctanExpert
     from .quantizers import DCTBinning, KMeansQuantizer, ResidualVQ, UniformBinning
-    from .smoothness import modulus_audit, quantize_step
+    from .rollout import quantize_actions
+    from .smoothness import modulus_audit
 
     seq_states, seq_fit, seq_audit = np.random.SeedSequence(entropy).spawn(3)
     expert = ArctanExpert()
@@ -259,7 +260,7 @@ def rtvc_audit_data(*, entropy: int = RTVC_ENTROPY) -> tuple[F.RTVCAuditData, di
                               radii=_F4_RADII, pairs=_F4_PAIRS)
         d0 = delta0 if label == "binning" else None
         curves.append(F.ModulusCurve.from_audit(label, audit, delta0=d0))
-        err = np.abs(quantize_step(q, actions) - actions)[:, 0]
+        err = np.abs(quantize_actions(q, actions) - actions)[:, 0]
         audits[label] = {"min_radius_w1": audit.min_radius_w1, "total_pairs": audit.total_pairs,
                          "in_distribution_error": float(err.mean()), "max_error": float(err.max())}
     provenance = {"entropy": int(entropy), "expert": "arctan (L = 1)", "system": {"A": A, "B": B},

@@ -35,7 +35,8 @@ import scipy.stats
 
 from ._validation import as_int, as_matrix, as_real, as_vector, describe, reject_unknown_kwargs
 from .errors import AssumptionError, DimensionError, SolverError
-from .quantizers import DCTBinning, UniformBinning
+from .quantizers import UniformBinning
+from .rollout import quantize_actions
 
 __all__ = [
     "BinningRTVC",
@@ -46,47 +47,11 @@ __all__ = [
     "binned_gaussian",
     "ModulusAudit",
     "modulus_audit",
-    "quantize_step",
 ]
 
 # Below this the H^2 condition needs k > (2 + L Gamma)/(1 - L Gamma); the automatic k takes this much more.
 _K_MARGIN = 1.1
 _DEFAULT_K = 3.0
-
-
-def quantize_step(quantizer, u) -> np.ndarray:
-    r"""``q(u)`` for per-step actions; a DCT tokenizer counts as per-step only with chunk 1.
-
-    .. math::
-
-        u \mapsto q(u) = \mathrm{decode}(\mathrm{encode}(u)).
-
-    Parameters
-    ----------
-    quantizer : a quantizer of :mod:`qbc_theory.quantizers`
-    u : (..., du) array_like
-        Actions.
-
-    Returns
-    -------
-    (..., du) ndarray
-
-    Raises
-    ------
-    DimensionError
-        For a chunk tokenizer with ``chunk > 1``.
-
-    References
-    ----------
-    Cao & Xie 2026, Section 2 (the pushforward policy q#pi).
-    """
-    u = np.asarray(u, dtype=float)
-    if isinstance(quantizer, DCTBinning):
-        if quantizer.chunk != 1:
-            raise DimensionError(f"quantizer: expected a per-step quantizer, found a DCT tokenizer with chunk "
-                                 f"{quantizer.chunk}")
-        return quantizer(u[..., None, :])[..., 0, :]
-    return quantizer(u)
 
 
 def _exceeds(gap, eps_prime: float):
@@ -511,7 +476,7 @@ class _Deterministic:
         self.expert, self.quantizer, self.eps_prime = expert, quantizer, eps_prime
 
     def actions(self, x):
-        return quantize_step(self.quantizer, self.expert.mean(x))
+        return quantize_actions(self.quantizer, self.expert.mean(x))
 
     def w(self, x, xp):
         a, b = self.actions(x), self.actions(xp)

@@ -11,12 +11,12 @@ import scipy.stats
 
 from qbc_theory import ArctanExpert, DCTBinning, LinearExpert, TrapLoopQuantizer, UniformBinning
 from qbc_theory.errors import AssumptionError, DimensionError
+from qbc_theory.rollout import quantize_actions
 from qbc_theory.smoothness import (
     binned_gaussian,
     binning_rtvc,
     gaussian_tvc,
     modulus_audit,
-    quantize_step,
     threshold_wasserstein,
 )
 
@@ -208,7 +208,7 @@ def test_audit_dct_rounding_is_binning(rng):
     audit = modulus_audit(expert, q, rng.normal(size=(500, 1)), rng, eps_prime=res.eps_prime, pairs=128,
                           kappa=res.kappa, delta0=res.delta0)
     assert audit.violation is False
-    assert np.allclose(quantize_step(q, np.array([[0.123]])), [[0.1]], atol=1e-12)
+    assert np.allclose(quantize_actions(q, np.array([[0.123]])), [[0.1]], atol=1e-12)
 
 
 def test_audit_gaussian_expert_respects_linear_modulus_and_catches_a_wrong_one(rng):
