@@ -38,7 +38,7 @@ _LAZY = {
     "claims": ("verify", "get_claim", "claim_ids", "VerifyReport"),
     "paper": ("make_figures",),
 }
-_SUBMODULES = tuple(_LAZY) + ("figures", "cells", "cli", "dynamics", "errors", "experts", "instance",
+_SUBMODULES = tuple(_LAZY) + ("figures", "verify_plots", "cells", "cli", "dynamics", "errors", "experts", "instance",
                               "quantizers", "rewards")
 # A top-level name equal to a submodule's name would shadow the submodule (``from . import rollout``
 # could return the function), so ``check`` and ``rollout`` are reached as ``qbc_theory.check.check``

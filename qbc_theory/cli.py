@@ -99,6 +99,12 @@ def _cmd_verify(args) -> int:
 
     report = verify("full" if args.full else "quick", backend=args.backend, out=args.out, claims=args.claims,
                     progress=not args.no_progress, scheduler=args.scheduler, workers=args.workers)
+    if not args.no_plots:
+        from pathlib import Path
+
+        from .verify_plots import write_claim_figures
+
+        write_claim_figures(report.to_dict(), Path(args.out) / "plots")
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -247,6 +253,8 @@ def _build_parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true", help="small sizes, a few minutes on 2 cores (default)")
     size.add_argument("--full", action="store_true", help="larger sizes, tighter intervals")
     p.add_argument("--claims", nargs="+", metavar="ID", help="only these claim ids")
+    p.add_argument("--no-plots", action="store_true",
+                   help="do not draw the per-claim diagnostic figures (DIR/plots/<claim id>.pdf/.png)")
     _backend_options(p)
     p.set_defaults(func=_cmd_verify)
 

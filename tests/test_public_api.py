@@ -9,7 +9,7 @@ import pytest
 
 import qbc_theory
 
-MODULES = ("errors", "dynamics", "experts", "quantizers", "rewards", "instance", "cli", "symbols", "bounds",
+MODULES = ("errors", "dynamics", "experts", "quantizers", "rewards", "instance", "cli", "symbols", "bounds", "verify_plots",
            "inequality", "stability", "smoothness", "check", "rollout", "learning", "simulation",
            "constructions", "scaling", "runner", "claims", "figures", "paper")
 

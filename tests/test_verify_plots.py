@@ -1,0 +1,58 @@
+"""Per-claim diagnostic figures of qbc verify, drawn from the verdict dicts alone."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from qbc_theory.claims import BoundTest, Claim, SlopeTest  # noqa: E402
+from qbc_theory.errors import DimensionError  # noqa: E402
+from qbc_theory.runner import ResultTable  # noqa: E402
+from qbc_theory.verify_plots import claim_plot, write_claim_figures  # noqa: E402
+
+
+def _table(slope: float, spec_id: str) -> ResultTable:
+    rng = np.random.default_rng(1)
+    xs = [10, 20, 40, 80]
+    rows = []
+    for i, x in enumerate(xs):
+        for s in range(6):
+            rows.append({"cell": i, "seed": s, "n": x, "y": x**slope * (1 + 0.05 * rng.standard_normal()),
+                         "b": 2.0 * x**slope})
+    cells = tuple({"index": i, "key": str(i), "spawn_key": [i], "point": {"n": x}} for i, x in enumerate(xs))
+    return ResultTable(spec_id, "toy", "quick", 1, "v", {}, {"n": xs}, 6, ("y", "b"), tuple(rows), cells)
+
+
+def _result():
+    claim = Claim("toy.rate", "Theorem 0", "y ~ 1/n", "toy", "toy.control",
+                  (SlopeTest("y", "n", -1.0, "<=", tol=0.2), BoundTest("y", "b", "upper", along="n")),
+                  "flat control")
+    return claim.evaluate(_table(-1.0, "toy"), _table(0.0, "toy.control"), np.random.default_rng(0))
+
+
+def test_claim_plot_one_panel_per_test_and_status_in_titles():
+    res = _result()
+    assert res.status == "consistent" and res.control_status == "violated"
+    plot = claim_plot(res.to_dict())
+    assert len(plot.axes) == 4  # two tests on the experiment, two on the control
+    titles = [ax.get_title() for ax in plot.axes]
+    assert "consistent" in titles[0] and "VIOLATED" in titles[2]
+    assert all(a.axes in plot.axes for a in plot.artists if hasattr(a, "axes") and a.axes is not None)
+
+
+def test_write_claim_figures_writes_pdf_and_png(tmp_path):
+    report = {"claims": [_result().to_dict()]}
+    files = write_claim_figures(report, tmp_path)
+    assert sorted(f.name for f in files) == ["toy.rate.pdf", "toy.rate.png"]
+    assert all(f.stat().st_size > 1000 for f in files)
+
+
+@pytest.mark.parametrize("bad", [{"claims": "x"}, [], {"id": "x"}])
+def test_bad_input(bad, tmp_path):
+    with pytest.raises(DimensionError):
+        if isinstance(bad, dict) and "claims" in bad:
+            write_claim_figures(bad, tmp_path)
+        else:
+            claim_plot(bad)
