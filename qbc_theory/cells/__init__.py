@@ -5,11 +5,11 @@ Each module registers its cell functions with :func:`qbc_theory.runner.cell_func
 experiment specs that run the cells live in ``qbc_theory/data/experiments/<id>.toml``.
 """
 
-from . import constructions, linear, lower_bounds, theorem2
+from . import constructions, figures_extra, linear, lower_bounds, theorem2
 
 __all__ = ["all_claims"]
 
-_FAMILIES = (linear, theorem2, constructions, lower_bounds)
+_FAMILIES = (linear, theorem2, constructions, lower_bounds, figures_extra)
 
 
 def all_claims() -> tuple:
