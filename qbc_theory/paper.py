@@ -13,8 +13,8 @@ figure                         source
 ``fig3_regret_vs_eps_q``       specs ``thm3.eps`` and its control ``thm3.eps.control``
 ``fig4_rtvc_audit``            computed here: :func:`qbc_theory.smoothness.modulus_audit`
 ``fig5_stability``             computed here: :mod:`qbc_theory.stability` (exact and LMI)
-``fig6_lipschitz_blowup``      spec ``lipschitz.exp`` and its control ``lipschitz.exp.control``
-``fig7_bound_sandwich``        specs ``thm8.tight``, ``thm9.tight``
+``fig6_lipschitz_blowup``      spec ``lipschitz.exp``, its control ``lipschitz.exp.control``, ``fig6.tvc``
+``fig7_bound_sandwich``        specs ``thm8.tight``, ``thm9.tight``, ``fig7.eps``
 =============================  ==============================================================
 
 Figures 4 and 5 need no Monte Carlo: they are computed directly from fixed seeds. The others are
@@ -65,6 +65,8 @@ __all__ = [
     "regret_vs_h_data",
     "regret_vs_eps_data",
     "blowup_data",
+    "blowup_regret_data",
+    "BlowupFigure",
     "sandwich_data",
     "make_figures",
 ]
@@ -787,15 +789,22 @@ def _span(values) -> str:
 
 
 def blowup_data(tables: Mapping[str, ResultTable]) -> tuple[F.BlowupData, dict, list]:
-    r"""Figure 6: the state gap of the appendix's Lipschitz learner against H.
+    r"""Figure 6 (state-gap panel): the appendix's Lipschitz learner, its control and TVC learners against H.
 
     Spec ``lipschitz.exp`` (:math:`\rho(A) < 1 < \rho(A+BK)`, learner :math:`Kx` against the expert
     :math:`Kx + \delta`) and its control ``lipschitz.exp.control`` (the same with
     :math:`\rho(A+BK) < 1`): the measured coupled gap (column ``gap``, mean over seeds) and, for the
     first, the closed form (column ``gap_closed_form``) as a check of the simulation. The learners'
-    spectral radii come from the ``rho_closed_loop`` column.
+    spectral radii come from the ``rho_closed_loop`` column. When spec ``fig6.tvc`` is there (it must
+    be the same example: ``A``, ``B``, ``K``, ``delta``), one curve per smoothing scale ``s`` of the TVC
+    learner :math:`K(x + \xi)`, :math:`\xi \sim N(0, s^2)`: smoothing leaves :math:`A + BK` unchanged, so
+    its gap grows at the same geometric rate (the closed form of its mean absolute value is in the
+    manifest and the notes).
 
-    .. math:: x^\star_{H+1} - \hat x_{H+1} = \sum_{h<H} (A+BK)^{H-1-h} B \delta
+    .. math::
+
+        x^\star_{H+1} - \hat x_{H+1} = \sum_{h<H} (A+BK)^{H-1-h} B (\delta - s|K| z_h),
+        \qquad z_h \sim N(0, 1) \;(s = 0 \text{ for } Kx)
 
     Parameters
     ----------
@@ -810,14 +819,14 @@ def blowup_data(tables: Mapping[str, ResultTable]) -> tuple[F.BlowupData, dict, 
     Raises
     ------
     MissingDataError
-        If a spec or a column is missing.
+        If a needed spec or a column is missing.
 
     References
     ----------
-    Cao & Xie 2026, Appendix (Lipschitz continuity is not enough).
+    Cao & Xie 2026, Appendix (Lipschitz continuity is not enough); Proposition 4 (TVC learners).
     """
     stem = "fig6_lipschitz_blowup"
-    curves, prov = [], {}
+    curves, prov, notes = [], {}, []
     for sid, what in (("lipschitz.exp", "Lipschitz learner"), ("lipschitz.exp.control", "control")):
         t = _table(tables, sid, stem)
         _, rho = cell_values(t, "rho_closed_loop", "H", figure=stem)
@@ -831,9 +840,155 @@ def blowup_data(tables: Mapping[str, ResultTable]) -> tuple[F.BlowupData, dict, 
                      "ci": {"low": list(series.ci_low or ()), "high": list(series.ci_high or ()),
                             "level": CI_LEVEL}}
     fixed = _fixed_params(tables["lipschitz.exp"], ["delta"])
-    notes = ["no spec measures a TVC (smoothed) learner on the appendix example; the comparison curve is the "
-             "spec's negative control (a Lipschitz learner with a stable closed loop)"]
+    tvc = tables.get("fig6.tvc")
+    try:
+        if tvc is None:
+            raise MissingDataError(f"{stem}: spec 'fig6.tvc' has no results")
+        _same_example(tables["lipschitz.exp"], tvc, stem)
+        _require(tvc, ["gap", "gap_closed_form", "rho_closed_loop"], stem)
+        _ladder(tvc, "smoothing", stem)
+        tvc_curves, tvc_prov = [], {"measured_column": "gap", "closed_form_column": "gap_closed_form", "by_s": {}}
+        for s in sorted(tvc.grid["smoothing"]):
+            where = {"smoothing": s}
+            _, rho = cell_values(tvc, "rho_closed_loop", "H", where=where, figure=stem)
+            label = f"TVC learner $K(x+\\xi)$, $s = {s:g}$, $\\rho(A+BK) = {rho[0]:.3g}$"
+            series = measured_series(tvc, "gap", "H", label=label, where=where, fit=False)
+            _, closed = cell_values(tvc, "gap_closed_form", "H", where=where, figure=stem)
+            tvc_curves.append(F.Curve(label, series.x, series.mean))
+            dev = np.abs(np.asarray(series.mean) / closed - 1.0)
+            tvc_prov["by_s"][f"{s:g}"] = {"H": list(series.x), "gap": list(series.mean),
+                                           "gap_closed_form": closed.tolist(),
+                                           "ci": {"low": list(series.ci_low or ()), "high": list(series.ci_high or ()),
+                                                  "level": CI_LEVEL}}
+            notes.append(f"TVC learner s = {s:g}: measured mean gap {_span(series.mean)} along H, within "
+                         f"{100 * dev.max():.2g}% of its closed form E|N(mean, sd^2)|; rho(A+BK) = {rho[0]:.3g} "
+                         f"as for the Lipschitz learner")
+    except MissingDataError as exc:
+        notes.append(f"no TVC learner drawn: {exc}; the comparison curve is the spec's negative control "
+                     f"(a Lipschitz learner with a stable closed loop)")
+    else:
+        curves.extend(tvc_curves)
+        prov["fig6.tvc"] = tvc_prov
     return F.BlowupData(tuple(curves), fixed), prov, notes
+
+
+_EXAMPLE_PARAMS = ("A", "B", "K", "delta")
+
+
+def _same_example(reference: ResultTable, other: ResultTable, figure: str) -> None:
+    """Refuse a spec whose example differs from ``reference``'s (its curves would not be comparable)."""
+    differ = [f"{k}: {other.params.get(k)!r} vs {reference.params.get(k)!r}" for k in _EXAMPLE_PARAMS
+              if other.params.get(k) != reference.params.get(k)]
+    if differ:
+        raise MissingDataError(f"{figure}: spec {other.spec_id!r} is not the example of spec {reference.spec_id!r} "
+                               f"({'; '.join(differ)})")
+
+
+def blowup_regret_data(tables: Mapping[str, ResultTable]) -> tuple[F.ScalingData, dict, list]:
+    r"""Figure 6 (regret panel): regret of the Lipschitz and the TVC learners with a reward that sees the state.
+
+    Spec ``fig6.tvc`` (noiseless example from :math:`x_1 = 0`, reward
+    :math:`r(x) = \mathrm{clip}(1/2 + x/c, 0, 1)`): measured ``regret`` of each TVC learner and
+    ``regret_lipschitz`` of :math:`Kx` on the same draws, with per-point intervals; bounds: each TVC
+    learner's Proposition 4 explicit bound (column ``prop4``, mean over seeds: it uses each seed's
+    measured training error) and the trivial bound :math:`H` (rewards lie in [0, 1]).
+
+    .. math::
+
+        J(\pi^\star) - J(\hat\pi) \le \min\Big(H,\; \frac{\kappa C}{1-\eta} H^2 \varepsilon_{reg}
+        + L_r\Big(1 + \frac{C}{1-\eta}\Big) H \varepsilon_{reg}\Big), \qquad \kappa = \frac{1}{2s}
+
+    Parameters
+    ----------
+    tables : mapping of spec id to ResultTable
+
+    Returns
+    -------
+    data : ScalingData
+    provenance : dict
+    notes : list of str
+
+    Raises
+    ------
+    MissingDataError
+        If spec ``fig6.tvc`` or a column is missing.
+
+    References
+    ----------
+    Cao & Xie 2026, Proposition 4 and the appendix example.
+    """
+    stem = "fig6_lipschitz_blowup"
+    t = _table(tables, "fig6.tvc", stem)
+    _require(t, ["regret", "regret_lipschitz", "prop4", "regret_closed_form"], stem)
+    _ladder(t, "smoothing", stem)
+    smoothing = sorted(t.grid["smoothing"])
+    first = {"smoothing": smoothing[0]}
+    lip = measured_series(t, "regret_lipschitz", "H", label="Lipschitz learner $Kx$", where=first, fit=False)
+    measured, bounds, notes = [lip], [], []
+    for s in smoothing:
+        where = {"smoothing": s}
+        label = f"TVC learner, $s = {s:g}$"
+        series = measured_series(t, "regret", "H", label=label, where=where, fit=False)
+        x, p4 = t.pivot("prop4", "H", where)
+        measured.append(series)
+        bounds.append(F.BoundCurve(f"Prop 4 upper, $s = {s:g}$", x, p4.mean(axis=0), "upper", match=label))
+        notes.append(f"Proposition 4's explicit bound for the TVC learner s = {s:g} is {_span(p4.mean(axis=0))} "
+                     f"along H = {_span(x)}: valid (P-EIISS, TVC) but above the trivial bound H at every H")
+    x, closed = cell_values(t, "regret_closed_form", "H", where=first, figure=stem)
+    bounds.append(F.BoundCurve("trivial upper ($H$)", x, x, "upper"))
+    notes.append(f"regret of both learners in expectation (closed form): {_span(closed)} along H; measured "
+                 f"Lipschitz {_span(lip.mean)}, TVC " + ", ".join(f"s = {s:g}: {_span(m.mean)}"
+                                                               for s, m in zip(smoothing, measured[1:])))
+    prov = {"spec": "fig6.tvc", "measured_columns": ["regret", "regret_lipschitz"], "bound_column": "prop4",
+            "regret_closed_form": closed.tolist(), "reward": "clip(1/2 + x / reward_scale, 0, 1)"}
+    return F.ScalingData(tuple(measured), tuple(bounds), _fixed_params(t, ["delta"])), prov, notes
+
+
+@dataclass(frozen=True)
+class BlowupFigure:
+    """Figure 6's data: the state-gap panel and, when spec ``fig6.tvc`` was measured, the regret panel.
+
+    Attributes
+    ----------
+    gap : qbc_theory.figures.BlowupData
+    regret : qbc_theory.figures.ScalingData or None
+    """
+
+    gap: F.BlowupData
+    regret: F.ScalingData | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields."""
+        return {"gap": self.gap.to_dict(), "regret": None if self.regret is None else self.regret.to_dict()}
+
+
+def _fig6(tables):
+    gap, prov, notes = blowup_data(tables)
+    regret = None
+    if "fig6.tvc" in prov:
+        try:
+            regret, rprov, rnotes = blowup_regret_data(tables)
+        except MissingDataError as exc:
+            notes = notes + [f"regret panel left out: {exc}"]
+        else:
+            prov = {**prov, "regret_panel": rprov}
+            notes = notes + rnotes
+    return BlowupFigure(gap, regret), prov, notes
+
+
+def _draw_fig6(data: BlowupFigure):
+    """The gap panel alone, or the gap panel above the regret panel."""
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    if data.regret is None:
+        return F.blowup_plot(data.gap).figure
+    width, height = mpl.rcParams["figure.figsize"]
+    fig = Figure(figsize=(width, 2 * height))
+    top, bottom = fig.subplots(2, 1)
+    F.blowup_plot(data.gap, ax=top)
+    F.regret_vs_h_plot(data.regret, ax=bottom, xscale="linear")
+    return fig
 
 
 def sandwich_data(tables: Mapping[str, ResultTable]) -> tuple[F.SandwichData, dict, list]:
@@ -853,8 +1008,16 @@ def sandwich_data(tables: Mapping[str, ResultTable]) -> tuple[F.SandwichData, di
         \qquad c\,\frac{H}{\sqrt n} \lesssim J(\pi^\star) - J(\hat\pi)
         \le \sqrt 6 H \sqrt{\frac{\log(2|\Pi|/\delta)}{n}} + \delta H
 
-    No spec sweeps :math:`\varepsilon_q` on a lower-bound construction, so there is no panel along
-    :math:`\varepsilon_q` (the notes say so).
+    One panel along :math:`\varepsilon_q` from spec ``fig7.eps`` (Theorem 8's binned construction,
+    where the two experts collide in one bin): measured ``regret_avg``; lower: its ``bound`` column
+    (the bound library's Theorem 8 at the cell's :math:`(H, n, \varepsilon_q)`); upper: the trivial
+    bound :math:`H` (column ``upper_trivial``), because Theorem 3's explicit bound (column
+    ``upper_thm3``) is above it on the whole ladder; the notes give its values.
+
+    .. math::
+
+        \frac{H\varepsilon_q}{4} + \frac{H}{24 n}(1 - \mathrm{TV}_H) \le
+        \tfrac12\big(\mathbb E_a + \mathbb E_b\big)[J(\pi^\star) - J(\hat\pi)] \le H
 
     Parameters
     ----------
@@ -898,12 +1061,70 @@ def sandwich_data(tables: Mapping[str, ResultTable]) -> tuple[F.SandwichData, di
                                       f"{upper_label} ($\\varepsilon_q=0$)", fixed={"H": H}))
         prov[sid] = {"measured_column": "regret_avg", "lower_column": "bound", "upper_bound": upper,
                      "upper_overrides": over, "upper_plus_delta_H": True}
-    notes.append("no panel along eps_q: no spec sweeps eps_q on a lower-bound construction (needed: regret "
-                 "of BC on Theorem 8's or 9's quantized construction along eps_q, with the lower bound as a column)")
+    if "fig7.eps" in tables:
+        try:
+            panel, prov["fig7.eps"], eps_notes = _sandwich_eps_panel(tables["fig7.eps"], stem)
+        except MissingDataError as exc:
+            notes.append(f"no panel along eps_q: {exc}")
+        else:
+            panels.append(panel)
+            notes.extend(eps_notes)
+    else:
+        notes.append("no panel along eps_q: spec 'fig7.eps' (BC on Theorem 8's binned construction) has no results")
     return F.SandwichData(tuple(panels)), prov, notes
 
 
 _SANDWICH_DELTA = 0.05  # confidence parameter of the upper bounds turned into bounds on the mean
+
+
+def _sandwich_eps_panel(t: ResultTable, stem: str) -> tuple[F.SandwichPanel, dict, list]:
+    """Figure 7's panel along eps_q from spec ``fig7.eps`` (see :func:`sandwich_data`)."""
+    label = "deterministic expert (Thm 8 binned instance)"
+    _require(t, ["regret_avg", "bound", "upper_trivial", "upper_thm3", "bound_lecam", "regret_avg_exact"], stem)
+    series = measured_series(t, "regret_avg", "eps_q", label=label, rng=_rng(stem, 2))
+    x, lo = cell_values(t, "bound", "eps_q", figure=stem)
+    _, up = cell_values(t, "upper_trivial", "eps_q", figure=stem)
+    _, thm3 = cell_values(t, "upper_thm3", "eps_q", figure=stem)
+    _, lecam = cell_values(t, "bound_lecam", "eps_q", figure=stem)
+    _, exact = cell_values(t, "regret_avg_exact", "eps_q", figure=stem)
+    fixed = _fixed_params(t, ["H", "n"])
+    notes = [f"panel along eps_q: upper bound drawn is the trivial H; Theorem 3's explicit bound on this instance "
+             f"(Gamma = 1, L = 1 - 2 eps_q, |Pi| = 2, k = {_fixed_params(t, ['k']).get('k', float('nan')):g}, "
+             f"plus delta H) is {_span(thm3)}, "
+             + ("above H on the whole ladder" if np.all(thm3 > up) else "below H somewhere, yet the trivial H is drawn"),
+             f"panel along eps_q: measured two-truth average regret {_span(series.mean)}, exact expectation of this "
+             f"learner {_span(exact)}, instance's exact-TV Le Cam bound {_span(lecam)}, library Theorem 8 bound "
+             f"{_span(lo)}"]
+    notes += _fit_note(series)
+    prov = {"measured_column": "regret_avg", "lower_column": "bound", "upper_column": "upper_trivial",
+            "upper_thm3": thm3.tolist(), "bound_lecam": lecam.tolist(), "regret_avg_exact": exact.tolist()}
+    panel = F.SandwichPanel("eps_q", x, lo, up, series, "Thm 8 lower", "trivial upper ($H$)", fixed=fixed)
+    return panel, prov, notes
+
+
+def _draw_fig7(data: F.SandwichData):
+    """The sandwich panels stacked, three quarters of a single-panel figure's height each; eps_q ticks as fractions.
+
+    The ladder of the eps_q panel is ``1/(2K)``; its decimal expansions (0.0078125, ...) would overlap.
+    """
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    width, height = mpl.rcParams["figure.figsize"]
+    fig = Figure(figsize=(width, height * (0.25 + 0.75 * len(data.panels))))
+    axes = fig.subplots(len(data.panels), 1, squeeze=False)[:, 0]
+    F.sandwich_plot(data, ax=list(axes))
+    for ax, panel in zip(axes, data.panels):
+        if panel.variable == "eps_q":
+            ax.xaxis.set_major_formatter(FuncFormatter(_fraction))
+    return fig
+
+
+def _fraction(v: float, _pos=None) -> str:
+    """``1/m`` when ``v`` is the reciprocal of an integer, else ``v`` plainly."""
+    m = round(1.0 / v) if v > 0 else 0
+    return f"1/{m}" if m >= 1 and math.isclose(v * m, 1.0, rel_tol=1e-9) else f"{v:g}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -919,6 +1140,7 @@ class _Figure:
     optional: tuple  # secondary series: without them the figure is drawn without those series
     build: Callable  # (tables) -> (data, provenance: dict, notes: list[str])
     ylabel: str | None = None  # replaces the plot function's y label (the quantity plotted differs)
+    draw: Callable | None = None  # (data) -> Figure, for a figure made of several plot functions' panels
 
 
 def _fig4(tables):
@@ -940,8 +1162,10 @@ def _registry() -> dict:
         _Figure("fig3_regret_vs_eps_q", ("thm3.eps", "thm3.eps.control"), (), lambda t: regret_vs_eps_data(t)),
         _Figure("fig4_rtvc_audit", (), (), _fig4),
         _Figure("fig5_stability", (), (), _fig5),
-        _Figure("fig6_lipschitz_blowup", ("lipschitz.exp", "lipschitz.exp.control"), (), lambda t: blowup_data(t)),
-        _Figure("fig7_bound_sandwich", ("thm8.tight",), ("thm9.tight",), lambda t: sandwich_data(t)),
+        _Figure("fig6_lipschitz_blowup", ("lipschitz.exp", "lipschitz.exp.control"), ("fig6.tvc",), _fig6,
+                draw=_draw_fig6),
+        _Figure("fig7_bound_sandwich", ("thm8.tight",), ("thm9.tight", "fig7.eps"), lambda t: sandwich_data(t),
+                draw=_draw_fig7),
     )
     return {f.stem: f for f in figs}
 
@@ -1100,7 +1324,7 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
                 used = [s for s in fig.specs + fig.optional if s in tables]
                 notes = list(notes) + [f"spec {s!r} left out: {failures.get(s, 'no results')}"
                                        for s in fig.optional if s not in tables]
-                files = _render(stem, data, out, fig.ylabel)
+                files = _render(stem, data, out, fig.ylabel, fig.draw)
                 seeds = tuple(tables[s].entropy for s in used)
                 if "entropy" in provenance:
                     seeds += (int(provenance["entropy"]),)
@@ -1118,7 +1342,10 @@ def make_figures(out="paper_figs", profile: str = "quick", backend: str = "proce
                          round(time.perf_counter() - t0, 3))
 
 
-def _render(stem: str, data, out: Path, ylabel: str | None) -> list:
+def _render(stem: str, data, out: Path, ylabel: str | None, draw: Callable | None = None) -> list:
+    if draw is not None:
+        with F.paper_style():
+            return F.save_figure(draw(data), stem, out)
     if ylabel is None:
         return F.render(F.FIGURES[stem], data, stem, out)
     with F.paper_style():
