@@ -377,3 +377,155 @@ def test_pipeline_skips_a_figure_whose_column_is_missing(tmp_path, monkeypatch):
     (outcome,) = report.figures
     assert outcome.status == "skipped" and "lower_bound" in outcome.message
     assert not (tmp_path / "figs" / "fig3_regret_vs_eps_q.pdf").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# figure 6's TVC learners and regret panel, figure 7's panel along eps_q
+
+
+def _lip_table(spec_id, rho, params=None):
+    return _make_table(spec_id, {"H": [4, 8]}, lambda p, s: {"gap": 0.01 * rho ** p["H"]},
+                       lambda p: {"gap_closed_form": 0.01 * rho ** p["H"], "rho_closed_loop": rho},
+                       params=params or {"A": 0.5, "B": 1.0, "K": 1.0, "delta": 0.01})
+
+
+def _tvc_table(params=None):
+    def per_seed(p, s):
+        wobble = _noise(p, s)
+        return {"gap": 0.05 * p["smoothing"] * 1.5 ** p["H"] * wobble, "regret": 0.3 * p["H"] * wobble,
+                "regret_lipschitz": 0.3 * p["H"], "prop4": 2.0 * p["H"] ** 2 * wobble}
+
+    def per_cell(p):
+        return {"gap_closed_form": 0.05 * p["smoothing"] * 1.5 ** p["H"], "regret_closed_form": 0.3 * p["H"],
+                "rho_closed_loop": 1.5}
+
+    return _make_table("fig6.tvc", {"smoothing": [0.01, 0.1], "H": [4, 8, 12]}, per_seed, per_cell,
+                       params=params or {"A": 0.5, "B": 1.0, "K": 1.0, "delta": 0.01})
+
+
+def test_blowup_data_adds_the_tvc_learners_of_the_same_example_only():
+    tables = {"lipschitz.exp": _lip_table("lipschitz.exp", 1.5),
+              "lipschitz.exp.control": _lip_table("lipschitz.exp.control", 0.5), "fig6.tvc": _tvc_table()}
+    data, prov, notes = paper.blowup_data(tables)
+    assert len(data.curves) == 5
+    tvc = data.curves[3:]
+    assert ["s = 0.01" in tvc[0].label, "s = 0.1" in tvc[1].label] == [True, True]
+    x, y = tables["fig6.tvc"].pivot("gap", "H", {"smoothing": 0.1})
+    np.testing.assert_allclose(tvc[1].y, y.mean(axis=0), rtol=1e-15, atol=0)
+    assert prov["fig6.tvc"]["by_s"]["0.1"]["gap_closed_form"] == pytest.approx(list(0.005 * 1.5 ** x), rel=1e-12)
+    assert not any("no TVC learner" in n for n in notes)
+    # a TVC spec on another example is not drawn against this one
+    tables["fig6.tvc"] = _tvc_table({"A": 0.7, "B": 1.0, "K": 1.0, "delta": 0.01})
+    data2, prov2, notes2 = paper.blowup_data(tables)
+    assert len(data2.curves) == 3 and "fig6.tvc" not in prov2
+    assert any("no TVC learner" in n and "A: 0.7 vs 0.5" in n for n in notes2)
+    del tables["fig6.tvc"]
+    _, _, notes3 = paper.blowup_data(tables)
+    assert any("no results" in n for n in notes3)
+
+
+def test_blowup_regret_panel_and_the_composite_figure_data():
+    tables = {"lipschitz.exp": _lip_table("lipschitz.exp", 1.5),
+              "lipschitz.exp.control": _lip_table("lipschitz.exp.control", 0.5), "fig6.tvc": _tvc_table()}
+    reg, prov, notes = paper.blowup_regret_data(tables)
+    assert [s.label for s in reg.measured] == ["Lipschitz learner $Kx$", "TVC learner, $s = 0.01$",
+                                               "TVC learner, $s = 0.1$"]
+    np.testing.assert_allclose(reg.measured[0].mean, [1.2, 2.4, 3.6], rtol=1e-12, atol=0)
+    prop4 = [b for b in reg.bounds if b.label.startswith("Prop 4")]
+    _, p4 = tables["fig6.tvc"].pivot("prop4", "H", {"smoothing": 0.1})
+    np.testing.assert_allclose(prop4[1].y, p4.mean(axis=0), rtol=1e-15, atol=0)
+    trivial = reg.bounds[-1]
+    assert trivial.kind == "upper" and trivial.y == trivial.x == (4.0, 8.0, 12.0)
+    assert any("above the trivial bound H" in n for n in notes)
+    fig_data, fprov, _ = paper._fig6(tables)
+    assert isinstance(fig_data, paper.BlowupFigure) and fig_data.regret is not None and "regret_panel" in fprov
+    assert json.dumps(fig_data.to_dict(), allow_nan=False)
+    with F.paper_style():
+        assert len(paper._draw_fig6(fig_data).axes) == 2
+    bare, _, _ = paper._fig6({k: v for k, v in tables.items() if k != "fig6.tvc"})
+    assert bare.regret is None
+    with F.paper_style():
+        assert len(paper._draw_fig6(bare).axes) == 1
+    broken = _make_table("fig6.tvc", {"smoothing": [0.1], "H": [4, 8]}, lambda p, s: {"gap": 1.0},
+                         lambda p: {"gap_closed_form": 1.0, "rho_closed_loop": 1.5},
+                         params={"A": 0.5, "B": 1.0, "K": 1.0, "delta": 0.01})
+    partial, _, pnotes = paper._fig6({**tables, "fig6.tvc": broken})
+    assert partial.regret is None and any("regret panel left out" in n and "regret" in n for n in pnotes)
+
+
+def _eps_table(thm3_scale=10.0):
+    eps = [1 / 64, 1 / 16, 1 / 4]
+    return _make_table("fig7.eps", {"eps_q": eps}, lambda p, s: {"regret_avg": 2.5 * p["eps_q"] * _noise(p, s)},
+                       lambda p: {"bound": 1.25 * p["eps_q"], "bound_lecam": 1.8 * p["eps_q"],
+                                  "regret_avg_exact": 2.5 * p["eps_q"], "upper_trivial": 5.0,
+                                  "upper_thm3": thm3_scale * (1 + p["eps_q"])},
+                       params={"H": 5, "n": 256, "k": 3.0})
+
+
+def test_sandwich_data_has_a_panel_along_eps_q_from_fig7_eps():
+    t8 = _make_table("thm8.tight", {"n": [8, 32, 128]}, lambda p, s: {"regret_avg": 1.0 / p["n"] * _noise(p, s)},
+                     lambda p: {"bound": 0.01 / p["n"]}, params={"H": 5})
+    sand, prov, notes = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table()})
+    assert [p.variable for p in sand.panels] == ["n", "eps_q"]
+    panel = sand.panels[1]
+    np.testing.assert_allclose(panel.lower, 1.25 * np.array([1 / 64, 1 / 16, 1 / 4]), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(panel.upper, [5.0, 5.0, 5.0], rtol=0, atol=0)
+    assert panel.upper_label == "trivial upper ($H$)" and dict(panel.fixed) == {"H": 5.0, "n": 256.0}
+    assert panel.measured.fit.slope == pytest.approx(1.0, abs=0.05)
+    assert any("above H on the whole ladder" in n for n in notes)
+    assert prov["fig7.eps"]["upper_thm3"] == pytest.approx([10 * (1 + e) for e in (1 / 64, 1 / 16, 1 / 4)])
+    # a Theorem 3 value below H is reported as such, not as "above"
+    _, _, low = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table(thm3_scale=1.0)})
+    assert any("below H somewhere" in n for n in low) and not any("whole ladder" in n for n in low)
+    # a table without the lower bound gives no panel, and says which column is missing
+    broken = _make_table("fig7.eps", {"eps_q": [1 / 64, 1 / 4]}, lambda p, s: {"regret_avg": 1.0})
+    only_n, _, why = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": broken})
+    assert [p.variable for p in only_n.panels] == ["n"]
+    assert any("no panel along eps_q" in n and "'bound'" in n for n in why)
+    with F.paper_style():
+        fig = paper._draw_fig7(sand)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_text()]
+    assert labels == ["1/64", "1/16", "1/4"]
+    assert paper._fraction(0.3) == "0.3" and paper._fraction(0.125) == "1/8"
+
+
+def _real_spec(out, spec_id, cell, params, grid, entropy):
+    path = out / f"{spec_id}.toml"  # the pipeline finds built-in specs by file stem
+    body = "\n".join(f"{k} = {v!r}" for k, v in params.items())
+    ladders = "\n".join(f"{k} = {v!r}" for k, v in grid.items())
+    path.write_text(f'id = "{spec_id}"\ncell = "{cell}"\nentropy = {entropy}\n[params]\n{body}\n[grid]\n{ladders}\n'
+                    f"[profiles.quick]\nseeds = 3\n[profiles.full]\nseeds = 4\n")
+    return path
+
+
+def test_pipeline_draws_figures_6_and_7_from_the_real_cells_byte_identically(tmp_path, monkeypatch,
+                                                                             frozen_code_version):
+    example = {"A": 0.5, "B": 1.0, "K": 1.0, "delta": 0.01}
+    specs = [
+        _real_spec(tmp_path, "lipschitz.exp", "constructions.lipschitz_gap",
+                   {**example, "noise_std": 0.1, "trajectories": 20}, {"H": [4, 8]}, 21),
+        _real_spec(tmp_path, "lipschitz.exp.control", "constructions.lipschitz_gap",
+                   {**example, "K": -1.0, "noise_std": 0.1, "trajectories": 20}, {"H": [4, 8]}, 22),
+        _real_spec(tmp_path, "fig6.tvc", "figures.tvc_blowup",
+                   {**example, "reward_scale": 1.0, "trajectories": 50}, {"smoothing": [0.1], "H": [4, 8]}, 23),
+        _real_spec(tmp_path, "thm8.tight", "thm8.tight", {"H": 5, "datasets": 2}, {"n": [8, 32]}, 24),
+        _real_spec(tmp_path, "fig7.eps", "figures.thm8_eps",
+                   {"H": 5, "n": 32, "datasets": 2, "k": 3.0, "delta": 0.05}, {"eps_q": [0.0625, 0.25]}, 25),
+    ]
+    monkeypatch.setattr(paper, "builtin_spec_paths", lambda: specs)
+    out = tmp_path / "figs"
+    kw = dict(out=out, results=tmp_path / "res", backend="serial", progress=False,
+              figures=["fig6_lipschitz_blowup", "fig7_bound_sandwich"])
+    report = paper.make_figures(**kw)
+    assert report.built == ("fig6_lipschitz_blowup", "fig7_bound_sandwich")
+    assert report.figures[0].specs == ("lipschitz.exp", "lipschitz.exp.control", "fig6.tvc")
+    assert report.figures[1].specs == ("thm8.tight", "fig7.eps")
+    first = _files(out)
+    manifest = json.loads(first["manifest.json"])
+    fig6 = manifest["figures"]["fig6_lipschitz_blowup"]["data"]["plotted"]
+    assert len(fig6["gap"]["curves"]) == 4 and len(fig6["regret"]["measured"]) == 2
+    fig7 = manifest["figures"]["fig7_bound_sandwich"]["data"]["plotted"]
+    assert [p["variable"] for p in fig7["panels"]] == ["n", "eps_q"]
+    paper.make_figures(**kw)
+    assert _files(out) == first
