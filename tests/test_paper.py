@@ -474,9 +474,11 @@ def test_sandwich_data_has_a_panel_along_eps_q_from_fig7_eps():
     assert panel.measured.fit.slope == pytest.approx(1.0, abs=0.05)
     assert any("above H on the whole ladder" in n for n in notes)
     assert prov["fig7.eps"]["upper_thm3"] == pytest.approx([10 * (1 + e) for e in (1 / 64, 1 / 16, 1 / 4)])
-    # a Theorem 3 value below H is reported as such, not as "above"
-    _, _, low = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table(thm3_scale=1.0)})
+    # a Theorem 3 value below H is drawn where it is smaller, and reported as such
+    low_data, _, low = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table(thm3_scale=4.9)})
     assert any("below H somewhere" in n for n in low) and not any("whole ladder" in n for n in low)
+    np.testing.assert_allclose(low_data.panels[1].upper, [4.9 * (1 + 1 / 64), 5.0, 5.0], rtol=1e-12, atol=0)
+    assert "Thm 3" in low_data.panels[1].upper_label
     # a table without the lower bound gives no panel, and says which column is missing
     broken = _make_table("fig7.eps", {"eps_q": [1 / 64, 1 / 4]}, lambda p, s: {"regret_avg": 1.0})
     only_n, _, why = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": broken})

@@ -315,7 +315,8 @@ def thm8_binned_lecam(H: int, n: int, eps_q: float) -> float:
 def _bins(eps_q: float) -> int:
     K = round(1.0 / (2.0 * eps_q))
     if K < 2 or not math.isclose(1.0 / (2.0 * K), eps_q, rel_tol=1e-12):
-        raise AssumptionError(f"eps_q: expected 1/(2K) for an integer K >= 2 (centre binning of [0, 1]), found {eps_q!r}")
+        raise AssumptionError(f"eps_q: expected 1/(2K) for an integer K >= 2 (centre binning of [0, 1]), "
+                              f"found {eps_q!r}")
     return K
 
 
