@@ -16,8 +16,9 @@ catalog untouched. ``CLAIMS`` is empty.
 Theorem 1) apply. It does not change the learner's closed loop ``A + BK``: with shared noise the gap
 obeys ``e_{h+1} = (A + BK) e_h + B delta - s B K z_h``, so it still grows like ``rho(A + BK)^H``, and
 the smoothing adds a zero-mean part of the same growth. Proposition 4's bound is valid but its
-``H^2`` term ``kappa C/(1 - eta) H^2 eps_reg`` is at least about ``0.8 C/(1 - eta) H^2 |K| / 2``
-whatever ``s`` is (the smoothing adds about ``0.8 |K| s`` to ``eps_reg``): above the trivial ``H``.
+``H^2`` term ``kappa C/(1 - eta) H^2 eps_reg`` is at least ``sqrt(2/pi)/2 |K| C/(1 - eta) H^2``
+(about ``0.4 |K| C/(1 - eta) H^2``) whatever ``s`` is, since ``eps_reg = E|delta - s |K| z| >= s |K| E|z|``:
+above the trivial bound ``H`` as soon as ``H > 2.5 (1 - eta) / (|K| C)``.
 
 References
 ----------
