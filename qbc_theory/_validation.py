@@ -13,6 +13,7 @@ import numpy as np
 from .errors import DimensionError
 
 __all__ = [
+    "MAX_PARAMETER",
     "as_matrix",
     "as_vector",
     "as_real",
@@ -41,6 +42,11 @@ def describe(value) -> str:
     return type(value).__name__
 
 
+MAX_PARAMETER = 1e100
+"""Largest magnitude accepted in a model parameter (A, B, K, covariances): products of larger
+numbers overflow double precision in rollouts and certificates."""
+
+
 def _to_float_array(name: str, value) -> np.ndarray:
     if isinstance(value, (str, bytes)):
         raise DimensionError(f"{name}: expected numbers, found {describe(value)}")
@@ -57,7 +63,14 @@ def _to_float_array(name: str, value) -> np.ndarray:
     return arr
 
 
-def as_matrix(name: str, value, rows: int | None = None, cols: int | None = None) -> np.ndarray:
+def _check_magnitude(name: str, arr: np.ndarray, max_abs: float | None) -> None:
+    if max_abs is not None and arr.size and np.abs(arr).max() > max_abs:
+        raise DimensionError(f"{name}: expected entries of magnitude at most {max_abs:g} (larger values overflow "
+                             f"products), found {np.abs(arr).max():g}")
+
+
+def as_matrix(name: str, value, rows: int | None = None, cols: int | None = None,
+              max_abs: float | None = None) -> np.ndarray:
     """Coerce ``value`` to a finite 2-D float array, checking its shape.
 
     Parameters
@@ -68,6 +81,8 @@ def as_matrix(name: str, value, rows: int | None = None, cols: int | None = None
         A nested list or array. A scalar is accepted as a 1 x 1 matrix.
     rows, cols : int, optional
         Required number of rows and columns.
+    max_abs : float, optional
+        Largest magnitude allowed in an entry (model parameters use :data:`MAX_PARAMETER`).
 
     Returns
     -------
@@ -87,6 +102,7 @@ def as_matrix(name: str, value, rows: int | None = None, cols: int | None = None
     if arr.shape != want or arr.size == 0:
         shown = tuple("*" if w is None else w for w in (rows, cols))
         raise DimensionError(f"{name}: expected shape ({shown[0]}, {shown[1]}), found shape {arr.shape}")
+    _check_magnitude(name, arr, max_abs)
     return arr
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
@@ -288,6 +289,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qbc: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Bad input is caught above with a message naming the key; anything else is a bug in qbc.
+        if os.environ.get("QBC_DEBUG"):
+            raise
+        print(f"qbc: internal error: {type(exc).__name__}: {exc} (this is a bug in qbc-theory; rerun with "
+              "QBC_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_matrix, as_real, describe
+from ._validation import MAX_PARAMETER, as_matrix, as_real, describe
 from .errors import DimensionError
 
 __all__ = ["LinearSystem", "from_statespace"]
 
 
 def _covariance(name: str, cov, dim: int) -> np.ndarray:
-    cov = as_matrix(name, cov, dim, dim)
+    cov = as_matrix(name, cov, dim, dim, max_abs=MAX_PARAMETER)
     if not np.allclose(cov, cov.T, rtol=0, atol=1e-12 * max(1.0, np.abs(cov).max())):
         raise DimensionError(f"{name}: expected a symmetric matrix, found an asymmetric one")
     lam = np.linalg.eigvalsh(cov)
@@ -75,22 +75,22 @@ class LinearSystem:
     x0_cov: np.ndarray = field(default=None)
 
     def __init__(self, A, B, noise_std=None, noise_cov=None, x0_std=None, x0_cov=None):
-        A = as_matrix("A", A)
+        A = as_matrix("A", A, max_abs=MAX_PARAMETER)
         if A.shape[0] != A.shape[1]:
             raise DimensionError(f"A: expected a square matrix, found shape {A.shape}")
         dx = A.shape[0]
-        B = as_matrix("B", B, rows=dx)
+        B = as_matrix("B", B, rows=dx, max_abs=MAX_PARAMETER)
         if noise_std is not None and noise_cov is not None:
             raise DimensionError("noise_std, noise_cov: expected at most one of them, found both")
         if x0_std is not None and x0_cov is not None:
             raise DimensionError("x0_std, x0_cov: expected at most one of them, found both")
         if noise_cov is None:
-            s = as_real("noise_std", 0.0 if noise_std is None else noise_std, nonnegative=True)
+            s = as_real("noise_std", 0.0 if noise_std is None else noise_std, nonnegative=True, high=MAX_PARAMETER)
             noise_cov = s**2 * np.eye(dx)
         else:
             noise_cov = _covariance("noise_cov", noise_cov, dx)
         if x0_cov is None:
-            s = as_real("x0_std", 1.0 if x0_std is None else x0_std, nonnegative=True)
+            s = as_real("x0_std", 1.0 if x0_std is None else x0_std, nonnegative=True, high=MAX_PARAMETER)
             x0_cov = s**2 * np.eye(dx)
         else:
             x0_cov = _covariance("x0_cov", x0_cov, dx)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ._validation import as_matrix, as_real
+from ._validation import MAX_PARAMETER, as_matrix, as_real
 from .dynamics import LinearSystem
 from .errors import DimensionError, SolverError
 
@@ -45,10 +45,10 @@ class LinearExpert:
     noise_std: float = 0.0
 
     def __init__(self, K, noise_std=0.0):
-        K = as_matrix("K", K)
+        K = as_matrix("K", K, max_abs=MAX_PARAMETER)
         K.setflags(write=False)
         object.__setattr__(self, "K", K)
-        object.__setattr__(self, "noise_std", as_real("noise_std", noise_std, nonnegative=True))
+        object.__setattr__(self, "noise_std", as_real("noise_std", noise_std, nonnegative=True, high=MAX_PARAMETER))
 
     @property
     def dx(self) -> int:

@@ -192,6 +192,10 @@ def _quantizer(t: dict, system: LinearSystem, expert, horizon: int, seed: int):
         _keys("quantizer", t, allowed, ("n_codes", "stages") if kind == "rvq" else ("n_codes",))
         fit_n = as_int("fit_trajectories", t.get("fit_trajectories", 200), minimum=1)
         qseed = as_int("seed", t.get("seed", seed), minimum=0)
+        codes = as_int("n_codes", t["n_codes"], minimum=1)
+        if codes > fit_n * horizon:
+            raise DimensionError(f"n_codes: expected at most fit_trajectories * horizon = {fit_n * horizon} "
+                                 f"(the expert actions it is fitted on), found {codes}")
         q = (KMeansQuantizer(t["n_codes"], seed=qseed) if kind == "kmeans"
              else ResidualVQ(t["stages"], t["n_codes"], seed=qseed))
         rng = np.random.default_rng(np.random.SeedSequence(qseed))

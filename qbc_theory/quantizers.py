@@ -50,6 +50,7 @@ def _tokens(name: str, tokens, n_tokens: int | None) -> np.ndarray:
 
 
 _DECODES = ("center", "edge", "left")
+_MAX_TOKENS = 2**62  # flat tokens are int64
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +119,8 @@ class UniformBinning:
             j = int(np.argmax(hi <= lo))
             raise DimensionError(f"high: expected high > low in every coordinate, found low={lo[j]:g}, "
                                  f"high={hi[j]:g} in coordinate {j}")
+        if bins**m > _MAX_TOKENS:
+            raise DimensionError(f"bins: expected bins**dim <= 2**62 (flat int64 tokens), found {bins}**{m}")
         lo.setflags(write=False)
         hi.setflags(write=False)
         object.__setattr__(self, "low", lo)
@@ -385,6 +388,9 @@ class ResidualVQ:
         object.__setattr__(self, "stages", as_int("stages", self.stages, minimum=1))
         object.__setattr__(self, "n_codes", as_int("n_codes", self.n_codes, minimum=1))
         object.__setattr__(self, "seed", as_int("seed", self.seed, minimum=0))
+        if self.n_codes**self.stages > _MAX_TOKENS:
+            raise DimensionError(f"stages: expected n_codes**stages <= 2**62 (flat int64 tokens), found "
+                                 f"{self.n_codes}**{self.stages}")
         if self.codebooks is not None:
             cb = np.asarray(self.codebooks, dtype=float)
             if cb.ndim != 3 or cb.shape[:2] != (self.stages, self.n_codes):

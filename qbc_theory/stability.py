@@ -100,12 +100,15 @@ def _profile(A: np.ndarray, B: np.ndarray):
     log_scale = 0.0
     j = 0
     while True:
-        nrm = float(np.linalg.norm(M))
-        if nrm == 0.0:
+        # divide by the largest entry before the Frobenius norm, whose squares overflow near 1e154
+        big = float(np.abs(M).max())
+        if big == 0.0:
             yield j, M, -math.inf
             return
+        M = M / big
+        nrm = float(np.linalg.norm(M))
         M = M / nrm
-        log_scale += math.log(nrm)
+        log_scale += math.log(big) + math.log(nrm)
         yield j, M, log_scale
         M = A @ M
         j += 1

@@ -155,3 +155,38 @@ def test_simulate_json_contract(capsys):
 def test_simulate_bad_arguments(capsys, argv):
     code, out, err = run(capsys, "simulate", str(INSTANCES / "lqr_binning.toml"), *argv)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "content, key",
+    [
+        ("[system]\nA = [[0.5]]\nB = [[1e308]]\n", "system.B: expected entries of magnitude at most"),
+        ("[system]\nA = [[0.5]]\nB = [[1.0]]\n[expert]\nkind='linear'\nK=[[0.1]]\n[quantizer]\nkind='rvq'\n"
+         "stages=40\nn_codes=4\n[run]\nhorizon=8\n", "quantizer.stages: expected n_codes**stages <= 2**62"),
+        ("[system]\nA = [[0.5]]\nB = [[1.0]]\n[expert]\nkind='linear'\nK=[[0.1]]\n[quantizer]\nkind='kmeans'\n"
+         "n_codes=100000\n[run]\nhorizon=2\n", "quantizer.n_codes: expected at most"),
+        ("[system]\nA = [[0.5, 0], [0, 0.5]]\nB = [[1.0, 0], [0, 1]]\n[expert]\nkind='linear'\nK=[[0.1, 0], [0, 0.1]]\n"
+         "[quantizer]\nkind='binning'\nlow=-1\nhigh=1\nbins=3000000000\n[run]\nhorizon=2\n",
+         "quantizer.bins: expected bins**dim <= 2**62"),
+    ],
+)
+def test_extreme_values_exit_2_one_line(tmp_path, capsys, content, key):
+    f = tmp_path / "x.toml"
+    f.write_text(content)
+    for command in ("check", "simulate"):
+        code, out, err = run(capsys, command, str(f))
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and key in err
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(monkeypatch, capsys):
+    def boom(args):
+        raise ZeroDivisionError("planted bug")
+
+    import qbc_theory.cli as cli
+
+    monkeypatch.setattr(cli, "_cmd_check", boom)
+    code, out, err = run(capsys, "check", "whatever.toml")
+    assert code == 1 and "internal error: ZeroDivisionError: planted bug" in err and "Traceback" not in err
+    monkeypatch.setenv("QBC_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["check", "whatever.toml"])
