@@ -7,8 +7,9 @@ A **claim** holds one result of Cao & Xie 2026 against Monte Carlo measurements.
   semi-log slope against a predicted exponent, :func:`qbc_theory.scaling.compare_slope`) and/or a
   :class:`BoundTest` (measured means against a bound computed in the same cells,
   :func:`qbc_theory.scaling.compare_bound`);
-- a **negative control**: a second experiment on which the same tests must come out ``violated``.
-  A check whose control passes has no teeth.
+- a **negative control**: a second experiment on which *every* test run there must come out
+  ``violated``. A test that the control passes has no teeth, and one strong test cannot vouch for
+  a weak one.
 
 The status of a claim is computed from the data of the same run, never written by hand:
 
@@ -16,13 +17,16 @@ The status of a claim is computed from the data of the same run, never written b
 tests on the experiment   tests on the control        claim status
 ========================  ==========================  =============
 ``violated``              any                         ``violated``
-``consistent``            ``violated``                ``consistent``
-``consistent``            not ``violated``            ``inconclusive`` (the control has no teeth)
+``consistent``            all ``violated``            ``consistent``
+``consistent``            some not ``violated``       ``inconclusive`` (a test without teeth)
 ``inconclusive``          any                         ``inconclusive``
 ========================  ==========================  =============
 
-Several tests combine as: ``violated`` if any is violated, ``consistent`` if all are consistent,
-``inconclusive`` otherwise.
+Tests on the experiment combine as: ``violated`` if any is violated, ``consistent`` if all are
+consistent, ``inconclusive`` otherwise (:func:`combine`). The control's status is ``violated`` only
+if every control test is violated (:func:`control_status`). A claim may run only some of its tests
+on the control (``control_tests``): the others (e.g. a bound that assumes what the control breaks)
+are listed in the report as tests without a control.
 
 The cell functions that produce the measurements are registered in :mod:`qbc_theory.cells`.
 """
@@ -52,9 +56,20 @@ __all__ = [
     "claim_ids",
     "get_claim",
     "combine",
+    "control_status",
     "evaluate",
     "verify",
 ]
+
+
+def control_status(statuses) -> str:
+    """The control's status: violated only if every control test is, consistent if any test is."""
+    statuses = list(statuses)
+    if statuses and all(st == "violated" for st in statuses):
+        return "violated"
+    if "consistent" in statuses:
+        return "consistent"
+    return "inconclusive"
 
 
 def combine(statuses) -> str:
@@ -158,9 +173,13 @@ class SlopeTest:
 
     def run(self, table: ResultTable, rng: np.random.Generator) -> TestOutcome:
         """Fit and compare; a fit that cannot be made (e.g. all means zero) is ``inconclusive``."""
-        x, y = table.pivot(self.value, self.along, dict(self.where))
-        xfit = np.exp(x - x[0]) if self.scale == "semilog" else x
         words = self.label or f"slope of {self.value} in {self.along} {self.relation} {self.predicted:g}"
+        try:
+            x, y = table.pivot(self.value, self.along, dict(self.where))
+        except ValueError as exc:
+            return TestOutcome("slope", "inconclusive", float("nan"), (float("nan"), float("nan")), words,
+                               {"error": f"no data for this test: {exc}"})
+        xfit = np.exp(x - x[0]) if self.scale == "semilog" else x
         try:
             fit = fit_slope(xfit, y, rng=rng, nonpositive=self.nonpositive, parameter=self.along)
         except (ValueError, ArithmeticError) as exc:
@@ -183,6 +202,10 @@ class BoundTest:
     lies entirely above the bound, consistent when every interval lies below it; a lower bound the
     other way round.
 
+    An upper bound at or above ``cap`` (the largest value the measurement can take, e.g. ``H`` for
+    a regret with rewards in [0, 1]) cannot be violated: such points are reported as vacuous and do
+    not decide the verdict, and a test whose points are all vacuous is ``inconclusive``.
+
     Parameters
     ----------
     value : str
@@ -196,6 +219,8 @@ class BoundTest:
         Values of the other ladders; with no ``where``, every cell is used.
     level : float
     label : str
+    cap : str, optional
+        A grid value, parameter or column holding the measurement's largest possible value.
     """
 
     __test__ = False
@@ -207,16 +232,30 @@ class BoundTest:
     where: tuple = ()
     level: float = 0.95
     label: str = ""
+    cap: str | None = None
 
     def run(self, table: ResultTable, rng: np.random.Generator) -> TestOutcome:
         """Compare per-point intervals with the bound."""
+        rel = "<=" if self.kind == "upper" else ">="
+        words = self.label or f"{self.value} {rel} {self.bound}"
+        nan2 = (float("nan"), float("nan"))
+        missing = [k for k in (self.value, self.bound) if k not in table.columns]
+        missing += [k for k, _ in self.where if k not in table.grid]
+        if missing:
+            return TestOutcome("bound", "inconclusive", float("nan"), nan2, words,
+                               {"error": f"no column or ladder named {', '.join(missing)}"})
         groups: dict[int, list] = {}
         for r in table.rows:
             if all(r[k] == v for k, v in self.where):
                 groups.setdefault(r["cell"], []).append(r)
-        cis, bounds, means, points = [], [], [], []
+        if not groups:
+            return TestOutcome("bound", "inconclusive", float("nan"), nan2, words,
+                               {"error": f"no cell matches {dict(self.where)}"})
+        cis, bounds, means, points, caps = [], [], [], [], []
         for cell in sorted(groups):
             rows = groups[cell]
+            if len({r[self.bound] for r in rows}) != 1:
+                raise ValueError(f"{self.bound}: expected one bound value per cell, found several in cell {cell}")
             y = np.array([r[self.value] for r in rows], dtype=float)
             m = float(y.mean())
             se = float(y.std(ddof=1) / math.sqrt(y.size)) if y.size > 1 else 0.0
@@ -225,17 +264,30 @@ class BoundTest:
             bounds.append(float(rows[0][self.bound]))
             means.append(m)
             points.append({k: rows[0][k] for k in table.grid})
-        status = compare_bound(np.array(cis), np.array(bounds), self.kind)
-        ratios = np.array(means) / np.array(bounds)
-        lo_r = np.array([c[0] for c in cis]) / np.array(bounds)
-        hi_r = np.array([c[1] for c in cis]) / np.array(bounds)
+            caps.append(self._cap(table, rows[0]))
+        vacuous = np.array([self.kind == "upper" and c is not None and b >= c for b, c in zip(bounds, caps)])
+        detail = {"points": [{"point": p, "mean": m, "ci": list(c), "bound": b, "vacuous": bool(v)}
+                             for p, m, c, b, v in zip(points, means, cis, bounds, vacuous)],
+                  "kind": self.kind, "level": self.level, "cap": self.cap, "vacuous_points": int(vacuous.sum())}
+        keep = ~vacuous
+        if not keep.any():
+            detail["error"] = f"every bound is at least the cap {self.cap}: the test cannot fail"
+            return TestOutcome("bound", "inconclusive", float("nan"), nan2, words, detail)
+        ci_arr, b_arr, m_arr = np.array(cis)[keep], np.array(bounds)[keep], np.array(means)[keep]
+        status = compare_bound(ci_arr, b_arr, self.kind)
+        ratios = m_arr / b_arr
+        lo_r, hi_r = ci_arr[:, 0] / b_arr, ci_arr[:, 1] / b_arr
         j = int(np.argmax(ratios) if self.kind == "upper" else np.argmin(ratios))
-        rel = "<=" if self.kind == "upper" else ">="
-        words = self.label or f"{self.value} {rel} {self.bound}"
-        detail = {"points": [{"point": p, "mean": m, "ci": list(c), "bound": b}
-                             for p, m, c, b in zip(points, means, cis, bounds)],
-                  "kind": self.kind, "level": self.level}
         return TestOutcome("bound", status, float(ratios[j]), (float(lo_r[j]), float(hi_r[j])), words, detail)
+
+    def _cap(self, table: ResultTable, row: dict):
+        if self.cap is None:
+            return None
+        if self.cap in row:
+            return float(row[self.cap])
+        if self.cap in table.params:
+            return float(table.params[self.cap])
+        raise ValueError(f"cap: expected a ladder, parameter or column named {self.cap!r}, found none")
 
 
 @dataclass(frozen=True)
@@ -276,7 +328,7 @@ class Claim:
         outcomes = tuple(t.run(table, rng) for t in self.tests)
         control_outcomes = tuple(t.run(control_table, rng) for t in (self.control_tests or self.tests))
         main = combine(o.status for o in outcomes)
-        ctrl = combine(o.status for o in control_outcomes)
+        ctrl = control_status(o.status for o in control_outcomes)
         if main == "violated":
             status = "violated"
         elif main == "consistent" and ctrl == "violated":
@@ -297,6 +349,13 @@ class ClaimResult:
     outcomes: tuple
     control_outcomes: tuple
 
+    @property
+    def uncontrolled(self) -> list[str]:
+        """Labels of the experiment's tests that the control does not run."""
+        if self.claim.control_tests is None:
+            return []
+        return [o.predicted for t, o in zip(self.claim.tests, self.outcomes) if t not in self.claim.control_tests]
+
     def to_dict(self) -> dict:
         """The JSON of DESIGN.md section 5 (``qbc verify --json``), plus the tests' details."""
         first = self.outcomes[0]
@@ -310,6 +369,7 @@ class ClaimResult:
             "control": {"id": self.claim.control_spec, "status": self.control_status,
                         "description": self.claim.control},
             "experiment_status": self.experiment_status,
+            "tests_without_control": self.uncontrolled,
             "tests": [o.to_dict() for o in self.outcomes],
             "control_tests": [o.to_dict() for o in self.control_outcomes],
         }
@@ -346,6 +406,8 @@ class VerifyReport:
                              f"CI [{_fmt(o.ci[0])}, {_fmt(o.ci[1])}])")
             for o in r.control_outcomes:
                 lines.append(f"  - control, {o.predicted}: {o.status} (measured {_fmt(o.measured)})")
+            for label in r.uncontrolled:
+                lines.append(f"  - no control for: {label}")
         counts = {s: sum(r.status == s for r in self.results) for s in STATUSES}
         lines.append("")
         lines.append(f"{len(self.results)} claims: " + ", ".join(f"{v} {k}" for k, v in counts.items())
@@ -370,7 +432,10 @@ ORDER = (
 
 def _catalog() -> tuple[Claim, ...]:
     found = {c.id: c for c in _cells.all_claims()}
-    return tuple(found[i] for i in ORDER if i in found)
+    if set(found) != set(ORDER):
+        raise SpecError(f"catalog: expected the claims {', '.join(ORDER)}, found "
+                        f"{', '.join(sorted(found)) or 'none'}")
+    return tuple(found[i] for i in ORDER)
 
 
 def claim_ids() -> list[str]:
@@ -396,9 +461,18 @@ def _builtin_specs() -> dict:
     return {p.stem: p for p in builtin_spec_paths()}
 
 
+_BOOTSTRAP_ENTROPY = 20260320
+
+
+def _claim_rng(claim_id: str) -> np.random.Generator:
+    index = ORDER.index(claim_id) if claim_id in ORDER else len(ORDER)
+    return np.random.default_rng(np.random.SeedSequence(_BOOTSTRAP_ENTROPY, spawn_key=(index,)))
+
+
 def evaluate(claim: Claim, table: ResultTable, control_table: ResultTable, rng=None) -> ClaimResult:
-    """Evaluate one claim on given result tables (``rng`` seeds the bootstrap; default fixed)."""
-    rng = np.random.default_rng(0) if rng is None else rng
+    """Evaluate one claim on given result tables (``rng`` seeds the bootstrap; default: the claim's
+    own stream, as :func:`verify` uses)."""
+    rng = _claim_rng(claim.id) if rng is None else rng
     return claim.evaluate(table, control_table, rng)
 
 
@@ -440,8 +514,9 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
     specs = [load_spec(paths[s]) for s in needed]
     tables = dict(zip(needed, run_specs(specs, backend=backend, out=out, profile=profile,
                                         scheduler=scheduler, progress=progress, workers=workers)))
-    rng = np.random.default_rng(np.random.SeedSequence(20260320))
-    results = tuple(c.evaluate(tables[c.spec], tables[c.control_spec], rng) for c in chosen)
+    # one bootstrap stream per claim, keyed by its place in ORDER: a claim's intervals do not depend
+    # on which other claims were run
+    results = tuple(c.evaluate(tables[c.spec], tables[c.control_spec], _claim_rng(c.id)) for c in chosen)
     report = VerifyReport(results, profile, round(time.perf_counter() - t0, 3), tables)
     _write(out, profile, report)
     return report

@@ -216,11 +216,27 @@ def _package_version() -> str:
         return "unknown"
 
 
+@functools.cache
+def _source_digest() -> str:
+    """SHA-256 (first 12 hex digits) of the library's Python sources, in a fixed file order.
+
+    Cells compute bounds, rollouts and fits through the whole library, so a change anywhere in it
+    may change their results: the digest makes such a change invalidate the cached cells.
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def code_version(cell: str) -> str:
     """The code-version string of cell function ``cell`` that enters the cache key.
 
-    It combines the installed qbc-theory version with the version given to :func:`cell_function`,
-    so upgrading the package or bumping a cell's version invalidates the cached cells.
+    It combines the installed qbc-theory version, a digest of the library's sources and the version
+    given to :func:`cell_function`, so upgrading the package, changing any library code or bumping a
+    cell's version invalidates the cached cells.
 
     Parameters
     ----------
@@ -230,14 +246,14 @@ def code_version(cell: str) -> str:
     Returns
     -------
     str
-        ``"qbc-theory <package version>; <cell> v<cell version>"``.
+        ``"qbc-theory <package version> (source <digest>); <cell> v<cell version>"``.
 
     Raises
     ------
     SpecError
         If ``cell`` is not registered.
     """
-    return f"qbc-theory {_package_version()}; {cell} v{get_cell(cell).version}"
+    return f"qbc-theory {_package_version()} (source {_source_digest()}); {cell} v{get_cell(cell).version}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1105,8 +1121,15 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
             except _CellFailed as failed:
                 cause, task = failed.__cause__, failed.task
                 point = ", ".join(f"{k}={v}" for k, v in task.cell.point.items())
-                raise RuntimeError(f"{task.spec.id}: cell {task.cell.index} ({point}) of {task.spec.cell!r} "
-                                   f"failed: {cause.__class__.__name__}: {cause}") from cause
+                where = f"{task.spec.id}: cell {task.cell.index} ({point}) of {task.spec.cell!r}"
+                if isinstance(cause, KeyError):
+                    # a cell reads its parameters by name: a missing key is a spec without that parameter
+                    raise SpecError(f"{where}: expected a parameter {cause}, found none in [params] or "
+                                    "[grid]") from cause
+                if isinstance(cause, QbcError):
+                    # the cell refused its parameters (a bad value in the spec), not a bug in the cell
+                    raise SpecError(f"{where}: {cause}") from cause
+                raise RuntimeError(f"{where} failed: {cause.__class__.__name__}: {cause}") from cause
             except BrokenProcessPool as exc:
                 raise RuntimeError(
                     "backend 'processes': a worker process died (killed, out of memory, or the main script "

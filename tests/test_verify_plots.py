@@ -26,9 +26,9 @@ def _table(slope: float, spec_id: str) -> ResultTable:
 
 
 def _result():
+    slope = SlopeTest("y", "n", -1.0, "<=", tol=0.2)
     claim = Claim("toy.rate", "Theorem 0", "y ~ 1/n", "toy", "toy.control",
-                  (SlopeTest("y", "n", -1.0, "<=", tol=0.2), BoundTest("y", "b", "upper", along="n")),
-                  "flat control")
+                  (slope, BoundTest("y", "b", "upper", along="n")), "flat control", control_tests=(slope,))
     return claim.evaluate(_table(-1.0, "toy"), _table(0.0, "toy.control"), np.random.default_rng(0))
 
 
@@ -36,7 +36,7 @@ def test_claim_plot_one_panel_per_test_and_status_in_titles():
     res = _result()
     assert res.status == "consistent" and res.control_status == "violated"
     plot = claim_plot(res.to_dict())
-    assert len(plot.axes) == 4  # two tests on the experiment, two on the control
+    assert len(plot.axes) == 3  # two tests on the experiment, the slope test on the control
     titles = [ax.get_title() for ax in plot.axes]
     assert "consistent" in titles[0] and "VIOLATED" in titles[2]
     assert all(a.axes in plot.axes for a in plot.artists if hasattr(a, "axes") and a.axes is not None)

@@ -1,0 +1,139 @@
+"""The verdict rule of the claim catalog: truth tables, intervals by hand, vacuous bounds."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from qbc_theory import claims
+from qbc_theory.claims import BoundTest, Claim, SlopeTest, TestOutcome, combine, control_status
+from qbc_theory.runner import ResultTable
+
+S = ("consistent", "violated", "inconclusive")
+
+
+def test_combine_truth_table():
+    for a, b in itertools.product(S, S):
+        got = combine([a, b])
+        if "violated" in (a, b):
+            assert got == "violated"
+        elif a == b == "consistent":
+            assert got == "consistent"
+        else:
+            assert got == "inconclusive"
+    assert combine([]) == "inconclusive"
+
+
+def test_control_is_violated_only_if_every_control_test_is():
+    for a, b in itertools.product(S, S):
+        got = control_status([a, b])
+        if a == b == "violated":
+            assert got == "violated"
+        elif "consistent" in (a, b):
+            assert got == "consistent"
+        else:
+            assert got == "inconclusive"
+
+
+class _Fixed:
+    """A test whose outcome is fixed per table (by spec id), to drive Claim.evaluate."""
+
+    def __init__(self, by_spec):
+        self.by_spec = by_spec
+
+    def run(self, table, rng):
+        st = self.by_spec[table.spec_id]
+        return TestOutcome("slope", st, 0.0, (0.0, 0.0), "fixed", {})
+
+
+def _empty(spec_id):
+    return ResultTable(spec_id, "toy", "quick", 1, "v", {}, {"n": [1]}, 1, ("y",), (), ())
+
+
+@pytest.mark.parametrize("exp", S)
+@pytest.mark.parametrize("ctrl1", S)
+@pytest.mark.parametrize("ctrl2", S)
+def test_claim_status_truth_table(exp, ctrl1, ctrl2):
+    t1 = _Fixed({"e": exp, "c": ctrl1})
+    t2 = _Fixed({"e": "consistent", "c": ctrl2})
+    claim = Claim("toy", "Theorem 0", "p", "e", "c", (t1, t2), "control")
+    res = claim.evaluate(_empty("e"), _empty("c"), np.random.default_rng(0))
+    if exp == "violated":
+        expected = "violated"
+    elif exp == "consistent" and ctrl1 == ctrl2 == "violated":
+        expected = "consistent"
+    else:
+        expected = "inconclusive"
+    assert res.status == expected
+
+
+def test_tests_without_control_are_listed_and_do_not_need_teeth():
+    strong, weak = _Fixed({"e": "consistent", "c": "violated"}), _Fixed({"e": "consistent", "c": "consistent"})
+    with_weak = Claim("toy", "T", "p", "e", "c", (strong, weak), "control")
+    assert with_weak.evaluate(_empty("e"), _empty("c"), None).status == "inconclusive"
+    without_weak = Claim("toy", "T", "p", "e", "c", (strong, weak), "control", control_tests=(strong,))
+    res = without_weak.evaluate(_empty("e"), _empty("c"), None)
+    assert res.status == "consistent" and res.uncontrolled == ["fixed"]
+
+
+def _table(values, bounds, H=5, spec_id="t"):
+    rows, cells = [], []
+    for i, (ys, b) in enumerate(zip(values, bounds)):
+        cells.append({"index": i, "key": str(i), "spawn_key": [i], "point": {"n": i + 1}})
+        rows += [{"cell": i, "seed": s, "n": i + 1, "y": y, "b": b} for s, y in enumerate(ys)]
+    return ResultTable(spec_id, "toy", "quick", 1, "v", {"H": H}, {"n": list(range(1, len(values) + 1))},
+                       len(values[0]), ("y", "b"), tuple(rows), tuple(cells))
+
+
+def test_bound_test_interval_is_the_student_t_interval():
+    ys = [0.9, 1.1, 1.3, 0.7]
+    m, se = np.mean(ys), np.std(ys, ddof=1) / 2
+    half = stats.t.ppf(0.975, 3) * se
+    out = BoundTest("y", "b", "upper").run(_table([ys], [2.0]), None)
+    assert out.detail["points"][0]["ci"] == pytest.approx([m - half, m + half], rel=1e-12)
+    # the bound sits just above and just below the interval's upper end
+    assert BoundTest("y", "b").run(_table([ys], [m + half + 1e-9]), None).status == "consistent"
+    assert BoundTest("y", "b").run(_table([ys], [m + half - 1e-9]), None).status == "inconclusive"
+    assert BoundTest("y", "b").run(_table([ys], [m - half - 1e-9]), None).status == "violated"
+    assert BoundTest("y", "b", "lower").run(_table([ys], [m + half + 1e-9]), None).status == "violated"
+
+
+def test_vacuous_upper_bounds_do_not_decide():
+    ys = [[1.0, 1.2, 0.8]] * 2
+    # both bounds at or above the cap H = 5: the test cannot fail, so it is inconclusive
+    out = BoundTest("y", "b", cap="H").run(_table(ys, [5.0, 40.0]), None)
+    assert out.status == "inconclusive" and out.detail["vacuous_points"] == 2
+    # without the cap the same data would have counted as consistent
+    assert BoundTest("y", "b").run(_table(ys, [5.0, 40.0]), None).status == "consistent"
+    # one informative point decides alone
+    out = BoundTest("y", "b", cap="H").run(_table(ys, [0.5, 40.0]), None)
+    assert out.status == "violated" and out.detail["vacuous_points"] == 1
+
+
+def test_missing_columns_and_empty_selections_are_inconclusive_not_crashes():
+    t = _table([[1.0, 1.1]], [2.0])
+    assert BoundTest("nope", "b").run(t, None).status == "inconclusive"
+    assert BoundTest("y", "b", where=(("n", 99),)).run(t, None).status == "inconclusive"
+    assert SlopeTest("nope", "n", -1.0, "<=").run(t, np.random.default_rng(0)).status == "inconclusive"
+
+
+def test_slope_test_flips_with_the_prediction():
+    xs = [10, 20, 40, 80, 160]
+    rng = np.random.default_rng(3)
+    vals = [[x**-1.0 * math.exp(0.02 * rng.standard_normal()) for _ in range(8)] for x in xs]
+    rows, cells = [], []
+    for i, (x, ys) in enumerate(zip(xs, vals)):
+        cells.append({"index": i, "key": str(i), "spawn_key": [i], "point": {"n": x}})
+        rows += [{"cell": i, "seed": s, "n": x, "y": y} for s, y in enumerate(ys)]
+    t = ResultTable("t", "toy", "quick", 1, "v", {}, {"n": xs}, 8, ("y",), tuple(rows), tuple(cells))
+    assert SlopeTest("y", "n", -1.0, "<=", tol=0.1).run(t, np.random.default_rng(0)).status == "consistent"
+    assert SlopeTest("y", "n", -1.5, "<=", tol=0.1).run(t, np.random.default_rng(0)).status == "violated"
+    assert SlopeTest("y", "n", -0.5, ">=", tol=0.1).run(t, np.random.default_rng(0)).status == "violated"
+
+
+def test_catalog_is_complete_and_ordered():
+    assert claims.claim_ids() == list(claims.ORDER)
+    for c in claims._catalog():
+        assert c.spec != c.control_spec
