@@ -491,7 +491,7 @@ _EPS_TOL = 0.1
 
 _RATE_N_SLOPE = SlopeTest(
     value="regret_stat", along="n", predicted=-1.0, relation="<=", tol=_RATE_N_TOL,
-    label="slope of J(q#pi*) - J(pi_hat) in n <= -1 (+0.2)")
+    label=f"slope of J(q#pi*) - J(pi_hat) in n <= -1 (+{_RATE_N_TOL:g})")
 
 CLAIMS = (
     Claim(

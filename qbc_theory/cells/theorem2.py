@@ -824,13 +824,13 @@ CLAIMS = (
         spec="thm2.horizon",
         control_spec="thm2.horizon.control",
         tests=(SlopeTest(value="regret", along="H", predicted=2.0, relation="<=", tol=_HORIZON_TOL,
-                         label="slope of |J(pi*) - J(pi_hat)| in H <= 2 (+0.25)"),
+                         label=f"slope of |J(pi*) - J(pi_hat)| in H <= 2 (+{_HORIZON_TOL:g})"),
                BoundTest(value="regret", bound="bound", kind="upper", along="H", cap="H",
                          label="|J(pi*) - J(pi_hat)| <= Theorem 2's explicit bound (in expectation)")),
         control=("open-loop unstable A (rho = 1.5, no P-EIISS) with a clip range the learned quantized policy "
                  "saturates at: escapes grow like 1.5^H (Theorem 2's bound needs C, eta and is not evaluated)"),
         control_tests=(SlopeTest(value="regret", along="H", predicted=2.0, relation="<=", tol=_HORIZON_TOL,
-                                 label="slope of |J(pi*) - J(pi_hat)| in H <= 2 (+0.25)"),),
+                                 label=f"slope of |J(pi*) - J(pi_hat)| in H <= 2 (+{_HORIZON_TOL:g})"),),
     ),
     Claim(
         id="prop4.regression",
