@@ -169,8 +169,8 @@ def thm1_terms_from_proof() -> dict[str, sympy.Expr]:
     .. math::
 
         H^2\delta_{IISS},\quad H\,TV,\quad H p_d,\quad
-        H \sum_{h=1}^{H} \kappa\,\Gamma(arepsilon_q + arepsilon'),\quad
-        H \sum_{h=1}^{H} rac{L_r}{H}igl(\Gamma(arepsilon_q + arepsilon') + arepsilon_q + arepsilon'igr),
+        H \sum_{h=1}^{H} \kappa\,\Gamma(\varepsilon_q + \varepsilon'),\quad
+        H \sum_{h=1}^{H} \frac{L_r}{H}\bigl(\Gamma(\varepsilon_q + \varepsilon') + \varepsilon_q + \varepsilon'\bigr),
 
     using ``gamma((||u0_k - u~0_k|| + eps')_k) <= Gamma (eps_q + eps')`` and ``||u0_h - u~0_h|| <= eps_q``.
 

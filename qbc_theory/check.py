@@ -724,7 +724,13 @@ def check(instance, **options) -> AssumptionReport:
              (violated, (f"q#pi* violates RTVC: W = 1 at r = {audit.min_radius_w1:.3g}, witness "
                          f"{audit.witness['x']} vs {audit.witness['x_prime']}") if violated and audit is not None
               else "no RTVC violation was found"),
-             (st.globally_p_iiss, stab)]
+             (st.globally_p_iiss, stab),
+             # Theorem 6 shows that such instances exist; an RTVC violation alone does not give its price
+             # (a nearest-codeword k-means jumps by its codeword spacing at every cell boundary, so it always
+             # fails RTVC at eps' = 3 x its average error, yet its regret can be of order H eps_q)
+             (trap, "the instance is Theorem 6's construction (the trap quantizer)" if trap else
+              "Theorem 6's lower bound is proved for its construction (the trap quantizer), not for every "
+              "quantizer that fails RTVC: a price of that kind is possible here but not implied")]
     extra = [eps_note, "Theorem 6 is a price (lower bound on J(pi*) - J(q#pi*) with infinite data), not an upper "
              "bound"]
     thm6_vals = dict(values)

@@ -548,7 +548,7 @@ class ModulusCurve:
         ``(min_radius_w1, 1)`` added, since a modulus is increasing and any valid one is at least
         that. With ``envelope=False`` the per-radius maxima are returned as observed.
 
-        .. math:: \hat\kappa(r) = \max_{r' \le r} \max_{\|x - x'\| = r'} W_{c_{arepsilon'}}
+        .. math:: \hat\kappa(r) = \max_{r' \le r} \max_{\|x - x'\| = r'} W_{c_{\varepsilon'}}
 
         Raises
         ------

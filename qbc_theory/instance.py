@@ -19,7 +19,14 @@ from .experts import ArctanExpert, LinearExpert, lqr_gain
 from .quantizers import DCTBinning, KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning
 from .rewards import RegulationReward, TrackingReward
 
-__all__ = ["Instance", "load_instance", "instance_from_dict", "expert_actions"]
+__all__ = ["Instance", "load_instance", "instance_from_dict", "expert_actions", "MAX_HORIZON",
+           "MAX_TRAJECTORIES"]
+
+MAX_HORIZON = 100_000
+"""Largest horizon an instance may have."""
+
+MAX_TRAJECTORIES = 10_000_000
+"""Largest number of expert trajectories an instance may ask for."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +69,10 @@ class Instance:
     def __post_init__(self):
         object.__setattr__(self, "horizon", as_int("horizon", self.horizon, minimum=1))
         object.__setattr__(self, "n", as_int("n", self.n, minimum=1))
+        # every consumer loops over the horizon in Python and holds trajectories x steps in memory
+        for name, value, cap in (("horizon", self.horizon, MAX_HORIZON), ("n", self.n, MAX_TRAJECTORIES)):
+            if value > cap:
+                raise DimensionError(f"{name}: expected at most {cap}, found {value}")
         object.__setattr__(self, "delta", as_real("delta", self.delta, low=0, high=1, open_low=True,
                                                   open_high=True))
         object.__setattr__(self, "seed", as_int("seed", self.seed, minimum=0))
@@ -185,6 +196,9 @@ def _quantizer(t: dict, system: LinearSystem, expert, horizon: int, seed: int):
             if (system.dx, system.du) != (1, 1):
                 raise SpecError(f"quantizer.kind: 'trap' needs a scalar system, found dx={system.dx}, "
                                 f"du={system.du}")
+            if not isinstance(expert, ArctanExpert):
+                raise SpecError("quantizer.kind: 'trap' is Theorem 6's quantizer of the arctan expert's actions, "
+                                f"found expert.kind {expert.to_dict()['kind']!r}; use expert.kind = 'arctan'")
             return TrapLoopQuantizer(float(system.A[0, 0]), float(system.B[0, 0]), t["k"], t["eps"],
                                      d=t.get("d"), variant=t.get("variant", "deterministic"),
                                      c_delta=t.get("c_delta", 0.5))
@@ -243,6 +257,9 @@ def instance_from_dict(doc: dict, name: str = "instance") -> Instance:
     try:
         horizon = as_int("horizon", run["horizon"], minimum=1)
         n = as_int("n", run.get("n", 100), minimum=1)
+        for name, value, cap in (("horizon", horizon, MAX_HORIZON), ("n", n, MAX_TRAJECTORIES)):
+            if value > cap:
+                raise DimensionError(f"{name}: expected at most {cap}, found {value}")
         delta = as_real("delta", run.get("delta", 0.05), low=0, high=1, open_low=True, open_high=True)
         seed = as_int("seed", run.get("seed", 0), minimum=0)
     except DimensionError as exc:

@@ -1072,8 +1072,8 @@ def fit_deterministic_mle(states, tokens, quantizer, **options) -> Deterministic
 
     .. math::
 
-        \max_{K, r \ge 0} r \quad	ext{s.t.}\quad
-        lo_{ij} + r \|x_i\| \le (K x_i)_j \le hi_{ij} - r \|x_i\| \quad orall i, j.
+        \max_{K, r \ge 0} r \quad\text{s.t.}\quad
+        lo_{ij} + r \|x_i\| \le (K x_i)_j \le hi_{ij} - r \|x_i\| \quad \forall i, j.
 
     Parameters
     ----------
@@ -1550,7 +1550,7 @@ def fit_model_gaussian(states, actions, next_states) -> ModelFit:
     Cao & Xie 2026, Algorithm 1.
     """
     x, u, y = _model_inputs(states, actions, next_states)
-    dx, du = x.shape[1], u.shape[1]
+    dx = x.shape[1]
     p = np.concatenate([x, u], axis=1)
     coef, *_ = np.linalg.lstsq(p, y, rcond=None)
     r = y - p @ coef
@@ -1710,7 +1710,11 @@ def fit_algorithm1(states, tokens, next_states, **options) -> Algorithm1Fit:
     else:
         raise DimensionError(f"policy_class: expected a LinearPolicyClass or 'gaussian', found {policy_class!r}")
     t = np.asarray(tokens)
-    decoded = quantizer.decode(t)
+    if getattr(quantizer, "chunk", None) is not None:
+        # a chunk tokenizer with chunk 1 decodes one action per token
+        decoded = quantizer.decode(t[..., None, None])[..., 0, :]
+    else:
+        decoded = quantizer.decode(t)
     if isinstance(model_class, LinearModelClass):
         mfit = fit_model_finite(model_class, states, decoded, next_states)
     elif model_class == "gaussian":

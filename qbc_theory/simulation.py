@@ -24,6 +24,7 @@ import scipy.stats
 from . import learning, rollout
 from ._validation import as_int, as_real, describe, reject_unknown_kwargs
 from .errors import AssumptionError, DimensionError
+from .dynamics import LinearSystem
 from .experts import ArctanExpert, LinearExpert
 
 __all__ = ["LEARNERS", "SimulationResult", "SeedResult", "simulate", "default_policy_class"]
@@ -261,6 +262,13 @@ def _train(kind: str, instance, data, options: dict):
                                             grid_radius=options["grid_radius"],
                                             max_candidates=options["max_candidates"])
     if kind == "algorithm1":
+        if not isinstance(instance.expert, LinearExpert) or not isinstance(instance.system, LinearSystem):
+            # the linear-Gaussian model regresses x' on (x, decoded token); the true T o rho here is
+            # x' = A x + B pi*(x), outside that class, and Algorithm 1 then plans with a wrong model
+            raise AssumptionError("learner: Algorithm 1's linear-Gaussian model class contains T o rho only "
+                                  "for a linear expert on a linear system (Theorem 7 needs T o rho in M), found "
+                                  f"the {instance.expert.to_dict()['kind']} expert; the claim thm7.det uses a "
+                                  "realizable model class for the arctan expert")
         fit = learning.fit_algorithm1(data.states, data.tokens, data.next_states, policy_class=policy_class,
                                       quantizer=instance.quantizer)
         summary = {"kind": "algorithm1"} | fit.to_dict()

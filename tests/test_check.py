@@ -202,3 +202,21 @@ def test_overflowing_closed_loop_is_truncated_with_a_warning_not_an_error():
     assert rep.quantizer["eps_q_kind"] == "in_distribution" and rep.quantizer["horizon"] < 400
     assert rep.stability.globally_p_iiss  # P-IISS is open-loop: rho(A) = 0.5
     json.dumps(rep.to_dict(), allow_nan=False)
+
+
+def test_kmeans_fails_rtvc_but_theorem6_does_not_apply():
+    """A nearest-codeword k-means jumps by its spacing at every cell edge, so the audit finds W = 1, but
+    Theorem 6's price is proved for its construction only: no false alarm for ordinary tokenizers."""
+    from qbc_theory import instance_from_dict
+
+    inst = instance_from_dict({
+        "system": {"A": [[0.9]], "B": [[1.0]]},
+        "expert": {"kind": "linear", "K": [[-0.3]]},
+        "quantizer": {"kind": "kmeans", "n_codes": 64, "seed": 1},
+        "run": {"horizon": 20},
+    })
+    rep = check(inst, trajectories=200, pairs=64)
+    assert rep.smoothness["rtvc_status"] == "violated"
+    thm6 = rep.theorems["thm6"]
+    assert not thm6.applies
+    assert any("not implied" in r for r in thm6.reasons)

@@ -125,3 +125,12 @@ def test_file_errors(tmp_path):
     bad.write_text("[system\nA = 1")
     with pytest.raises(SpecError, match="invalid TOML"):
         load_instance(bad)
+
+
+def test_trap_needs_the_arctan_expert_and_horizon_is_capped():
+    doc = {"system": {"A": [[0.2]], "B": [[0.25]]}, "expert": {"kind": "linear", "K": [[-0.1]]},
+           "quantizer": {"kind": "trap", "k": 1.0, "d": 0.6, "eps": 1e-3}, "run": {"horizon": 10}}
+    with pytest.raises(SpecError, match=r"^quantizer\.kind: 'trap' is Theorem 6's quantizer of the arctan"):
+        instance_from_dict(doc)
+    with pytest.raises(QbcError, match=r"^run\.horizon: expected at most 100000, found 100001"):
+        instance_from_dict(_doc(run__horizon=100001))
