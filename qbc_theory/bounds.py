@@ -134,10 +134,13 @@ class GeomSum(sympy.Function):
 
     @classmethod
     def eval(cls, base, count):
-        if base == 1:
+        if base == 1 or (base.is_Number and float(base) == 1.0):
             return count
-        if base.is_Number and count.is_Integer:
-            return sum(base ** j for j in range(int(count)))
+        if base.is_Number and count.is_Number and float(count).is_integer():
+            # term by term only for short sums: (L**H - 1)/(L - 1) is as exact and O(1) in H
+            if count <= 64 and count.is_Integer:
+                return sum(base ** j for j in range(int(count)))
+            return (base ** count - 1) / (base - 1)
         return None
 
     def closed_form(self):
@@ -325,7 +328,9 @@ class Bound:
     @functools.cached_property
     def _compiled(self):
         args = [sym(n) for n in self.symbols]
-        return sympy.lambdify(args, self.expr, modules=[_NUMPY_FUNCS, "numpy"], cse=True)
+        # log(2 |Pi| / delta) as log 2 + log |Pi| - log delta: the product overflows for |Pi|/delta > 1e308
+        expr = sympy.expand_log(self.expr, force=True)
+        return sympy.lambdify(args, expr, modules=[_NUMPY_FUNCS, "numpy"], cse=True)
 
     def _validated(self, values: dict, where: str) -> list:
         need = set(self.symbols)
@@ -571,7 +576,9 @@ def _asymptotic_exponent(name, form, expr, symbol, fixed_items, example) -> Expo
     x = sym(symbol)
     fixed = dict(fixed_items)
     method = []
-    b = expr.xreplace({sym(k): _exact(v) for k, v in fixed.items() if k != symbol})
+    # 30-digit floats, not exact rationals: an exact (29999/30000)**10000 makes sympy expand a rational
+    # with tens of thousands of digits before it even starts the limit
+    b = expr.xreplace({sym(k): sympy.Float(float(v), 30) for k, v in fixed.items() if k != symbol})
     if symbol == "n" and b.has(sym("eps_q")):
         b = b.xreplace({sym("eps_q"): S.Zero})
         method.append("eps_q = 0")
@@ -1051,11 +1058,19 @@ def _b_thm8():
     tv = sqrt(2 * (1 - (1 - 1 / (3 * n)) ** n))
     explicit = (H * (1 - tv) / (12 * n) + H * eps_q / 2) / 2
     return dict(theorem="Theorem 8", kind="lower", quantity="E[J(pi*) - J(pi_hat)]", holds="in expectation",
-                rate=c * H * (1 / n + eps_q), explicit=explicit,
+                rate=c * H * (1 / n + eps_q), explicit=explicit, numeric=_thm8_numeric,
                 conditions=(Condition("binning of [0, 1]: eps_q <= 1/2", sympy.Le(eps_q, Rational(1, 2))),
                             Condition("non-anticipatory offline learner on quantized data")),
                 ranges=(("eps_q", 0.0, 0.5, False, False),),
                 example=dict(H=50, n=1000, eps_q=0.01))
+
+
+def _thm8_numeric(H, n, eps_q):
+    """thm8's explicit form with ``1 - (1 - 1/(3n))^n = -expm1(n log1p(-1/(3n)))``: the plain power
+    rounds to 1 in double precision from n ~ 1e16 on, which would drop TV and overstate the bound 4x."""
+    n = np.asarray(n, dtype=float)
+    tv = np.sqrt(2.0 * -np.expm1(n * np.log1p(-1.0 / (3.0 * n))))
+    return (np.asarray(H, dtype=float) * (1.0 - tv) / (12.0 * n) + np.asarray(H, dtype=float) * eps_q / 2.0) / 2.0
 
 
 def _b_thm9():

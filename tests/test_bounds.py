@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from qbc_theory import bounds as B
+from qbc_theory import bounds
 from qbc_theory.errors import AssumptionError, DimensionError
 from qbc_theory.symbols import info, sym
 
@@ -440,3 +441,31 @@ def test_parse_symbol_value_refuses(name, text):
         B.parse_symbol_value(name, text)
     with pytest.raises(DimensionError, match="symbol: expected one of"):
         B.parse_symbol_value("zeta", "1")
+
+
+def test_thm8_lower_bound_keeps_its_tv_term_at_huge_n():
+    """(1 - 1/(3n))^n rounds to 1 in double precision from n ~ 1e16: the bound must not jump 4x."""
+    b = bounds.get("thm8")
+    ratio = [b.evaluate(H=10, n=n, eps_q=0.0) * n for n in (10**12, 10**15, 10**16, 10**19)]
+    assert np.allclose(ratio, ratio[0], rtol=1e-6, atol=0)
+
+
+def test_log_of_large_class_sizes_does_not_overflow():
+    val = bounds.get("mle").evaluate(n=1000, Pi=1e300, delta=1e-9)
+    assert val == pytest.approx(6 * (np.log(2) + np.log(1e300) - np.log(1e-9)) / 1000, rel=1e-12)
+
+
+def test_geomsum_closed_form_for_long_sums_matches_short_sums():
+    from sympy import Rational
+
+    from qbc_theory.bounds import GeomSum
+
+    for count in (3, 64, 65, 200):
+        exact = sum(Rational(4, 5) ** j for j in range(count))
+        assert GeomSum(Rational(4, 5), count) == exact
+    assert float(GeomSum(Rational(4, 5), 100_000)) == pytest.approx(5.0, rel=1e-12)
+
+
+def test_exponent_with_large_fixed_n_finishes():
+    report = bounds.bound_report("thm8", {"n": 10000.0, "H": 10.0, "eps_q": 0.01})
+    assert report["exponents"]["H"] == 1 and report["value"] > 0
