@@ -501,7 +501,7 @@ def check_thm9_tv(
         return CheckResult("thm9.tv", "failed", head + f"interval straddles {claimed_tv} at n={unsure}")
     lim = math.erf(float(2 * c) / math.sqrt(2))
     return CheckResult("thm9.tv", "verified-numerically",
-                       head + f"exact binomial TV <= {claimed_tv} for every n (max {float(worst[0]):.6f} at "
+                       head + f"exact binomial TV <= {claimed_tv} for every n checked (max {float(worst[0]):.6f} at "
                        f"n={worst[1]}; normal limit 2 Phi(2c) - 1 = {lim:.4f}); " + hell_note)
 
 

@@ -198,6 +198,8 @@ def _one_variable(gap, r):
         m = minimum(gap, r.symbol, _interval(r))
     except (NotImplementedError, ValueError, TypeError, AttributeError):
         return None
+    if m is sympy.S.NegativeInfinity:
+        return m  # unbounded below: the claim fails
     if m is None or not m.is_number or m.has(sympy.nan) or not m.is_real:
         return None
     return m
@@ -206,18 +208,23 @@ def _one_variable(gap, r):
 # ----- 3. numeric search ------------------------------------------------------------------------
 
 def _sample(r: _Range, u):
-    """Map u in [0, 1] to the range: log-uniform on (0, oo)-type ranges, uniform on bounded ones."""
-    lo = r.lo if math.isfinite(r.lo) else -1e6
-    hi = r.hi if math.isfinite(r.hi) else 1e6
-    if lo >= 0 and not math.isfinite(r.hi):
-        a = math.log10(max(lo, 1e-8) if lo > 0 else 1e-8)
-        x = 10.0 ** (a + (6.0 - a) * u)
-        x = np.maximum(x, lo)
-    elif lo >= 0 and hi > 0 and (lo == 0 or hi / lo > 100):
-        a = math.log10(lo) if lo > 0 else math.log10(hi) - 8
-        x = 10.0 ** (a + (math.log10(hi) - a) * u)
-    else:
-        x = lo + (hi - lo) * u
+    """Map u in [0, 1] into the range: log-uniform over 1e-300..1e300 on unbounded sides (so that
+    claims failing only at very small or very large values are found), uniform on bounded ranges."""
+    lo, hi = r.lo, r.hi
+    if math.isfinite(lo) and math.isfinite(hi):
+        if lo >= 0 and hi > 0 and (lo == 0 or hi / lo > 100):
+            a = math.log10(lo) if lo > 0 else math.log10(hi) - 8
+            x = 10.0 ** (a + (math.log10(hi) - a) * u)
+        else:
+            x = lo + (hi - lo) * u
+    elif math.isfinite(lo):  # [lo, oo)
+        a = math.log10(lo) if lo > 0 else -300.0
+        x = 10.0 ** (a + (300.0 - a) * u) if lo > 0 else lo + 10.0 ** (-300.0 + 600.0 * u)
+    elif math.isfinite(hi):  # (-oo, hi]: u = 1 lands next to hi
+        x = hi - 10.0 ** (300.0 - 600.0 * u)
+    else:  # (-oo, oo): magnitude log-uniform, sign from the half of [0, 1]
+        v = 2.0 * u - 1.0
+        x = np.sign(v) * 10.0 ** (-300.0 + 600.0 * np.abs(v))
     eps = 1e-12 * max(1.0, abs(hi - lo) if math.isfinite(hi - lo) else 1.0)
     x = np.clip(x, lo + (eps if r.lo_open else 0.0), hi - (eps if r.hi_open else 0.0))
     # closed finite ends are sampled exactly (the grid contains u = 0 and u = 1)
@@ -253,7 +260,7 @@ def _numeric(gap, lhs, rhs, ranges, n_random, grid, seed):
             warnings.simplefilter("ignore")
             g = np.broadcast_to(np.asarray(f(*points), dtype=float), np.shape(points[0]) if d else ())
             s = np.broadcast_to(np.asarray(scale_f(*points), dtype=float), np.shape(points[0]) if d else ())
-        rel = g / (1.0 + s)
+            rel = g / (1.0 + s)  # inf/inf where values overflow: discarded just below
         return np.where(np.isfinite(rel), rel, np.inf), g
 
     rel, g = gap_at(pts)
@@ -266,11 +273,13 @@ def _numeric(gap, lhs, rhs, ranges, n_random, grid, seed):
         def objective(v):
             v = np.clip(v, 0.0, 1.0)
             pt = [_sample(r, np.array([v[j]]))[0] for j, r in enumerate(ranges)]
-            return float(gap_at([np.array([x]) for x in pt])[0][0])
+            val = float(gap_at([np.array([x]) for x in pt])[0][0])
+            return val if math.isfinite(val) else 1e300  # Powell's line search needs finite values
 
         for idx in order:
-            res = scipy.optimize.minimize(objective, u[idx], method="Powell",
-                                          bounds=[(0.0, 1.0)] * d, options={"maxfev": 400, "xtol": 1e-6})
+            with np.errstate(all="ignore"):
+                res = scipy.optimize.minimize(objective, u[idx], method="Powell",
+                                              bounds=[(0.0, 1.0)] * d, options={"maxfev": 400, "xtol": 1e-6})
             n_eval += int(res.nfev)
             if res.fun < best_rel:
                 best_rel = float(res.fun)

@@ -113,3 +113,13 @@ def test_bad_input():
         check_inequality(x, 2 * x, domain={"x": (2, 1)})
     with pytest.raises(DimensionError, match="status"):
         InequalityResult("maybe", "m", "d")
+
+
+@pytest.mark.parametrize("lhs, rhs", [
+    (sympy.Symbol("x", positive=True), sympy.Float(1e7)),
+    (sympy.log(sympy.Symbol("x", positive=True)), sympy.Integer(20)),
+    (-sympy.log(sympy.Symbol("x", positive=True)), sympy.Integer(20)),
+])
+def test_claims_failing_only_far_out_are_found(lhs, rhs):
+    """Counterexamples beyond 1e6 or below 1e-8 used to be missed by the numeric search."""
+    assert check_inequality(lhs, rhs).status == "counterexample"
