@@ -23,7 +23,7 @@ import numpy as np
 import sympy
 
 from qbc_theory import bounds as B
-from qbc_theory.symbols import info, sym
+from qbc_theory.theory.symbols import info, sym
 
 
 def _points(b, size, rng):

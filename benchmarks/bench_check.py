@@ -12,8 +12,8 @@ import time
 import numpy as np
 
 from qbc_theory import Instance, LinearExpert, LinearSystem, TrackingReward, UniformBinning
-from qbc_theory.check import check
-from qbc_theory.stability import analyze_stability, lmi_certificate, lyapunov_certificate, peiiss_constant
+from qbc_theory.checker.report import check
+from qbc_theory.checker.stability import analyze_stability, lmi_certificate, lyapunov_certificate, peiiss_constant
 
 
 def _system(dx: int = 10, du: int = 2, rho: float = 0.9, seed: int = 20260326):

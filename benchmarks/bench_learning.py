@@ -4,11 +4,11 @@ Data: ``10^5`` (state, token) samples from ``n = 2000`` trajectories of horizon 
 2-state system with a linear expert (one action), tokenized by a 64-bin uniform binning.
 Class: 1,000 candidate gains on a 40 x 25 lattice that contains the expert's.
 
-- ``deterministic``: :meth:`qbc_theory.learning.LinearPolicyClass.scores` (minus mismatch counts) and
-  :func:`~qbc_theory.learning.fit_finite` on all 1,000 candidates (target: under 2 s);
+- ``deterministic``: :meth:`qbc_theory.engine.learning.LinearPolicyClass.scores` (minus mismatch counts) and
+  :func:`~qbc_theory.engine.learning.fit_finite` on all 1,000 candidates (target: under 2 s);
 - ``gaussian``: the same lattice with a Gaussian expert (exact normal-CDF token probabilities);
-- ``parametric``: :func:`~qbc_theory.learning.fit_gaussian_mle` on the Gaussian data;
-- the reference :func:`~qbc_theory.learning.finite_scores_loop` scores one candidate at a time
+- ``parametric``: :func:`~qbc_theory.engine.learning.fit_gaussian_mle` on the Gaussian data;
+- the reference :func:`~qbc_theory.engine.learning.finite_scores_loop` scores one candidate at a time
   (each vectorised over the samples) on a subset of candidates; its time is extrapolated to the
   whole class, and its scores are compared with the vectorised ones on that subset.
 
@@ -22,11 +22,11 @@ import time
 
 import numpy as np
 
-from qbc_theory.dynamics import LinearSystem
-from qbc_theory.experts import LinearExpert
-from qbc_theory.learning import LinearPolicyClass, finite_scores_loop, fit_finite, fit_gaussian_mle
-from qbc_theory.quantizers import UniformBinning
-from qbc_theory.rollout import collect
+from qbc_theory.model.dynamics import LinearSystem
+from qbc_theory.model.experts import LinearExpert
+from qbc_theory.engine.learning import LinearPolicyClass, finite_scores_loop, fit_finite, fit_gaussian_mle
+from qbc_theory.model.quantizers import UniformBinning
+from qbc_theory.engine.rollout import collect
 
 K_EXPERT = np.array([[-0.1, -0.3]])
 

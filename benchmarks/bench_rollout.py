@@ -3,8 +3,8 @@
 For state dimension 2, 4 and 8 (one action), a stable noisy linear system, a Gaussian linear expert
 and the state-regulation reward:
 
-- ``engine``: :func:`qbc_theory.rollout.rollout` on pre-drawn noise (trajectory-steps per second);
-- ``engine_streaming``: :func:`qbc_theory.rollout.evaluate`, which also draws the noise;
+- ``engine``: :func:`qbc_theory.engine.rollout.rollout` on pre-drawn noise (trajectory-steps per second);
+- ``engine_streaming``: :func:`qbc_theory.engine.rollout.evaluate`, which also draws the noise;
 - ``bare``: the same closed loop written as a bare vectorised numpy kernel on the whole batch at
   once, on the same noise, recording the same arrays (its returns are checked against the engine's);
 - ``loop``: a plain per-trajectory Python loop (numpy on one state vector at a time), timed on a
@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 
-from qbc_theory.dynamics import LinearSystem
-from qbc_theory.experts import LinearExpert
-from qbc_theory.rewards import RegulationReward
-from qbc_theory.rollout import draw_noise, evaluate, rollout
+from qbc_theory.model.dynamics import LinearSystem
+from qbc_theory.model.experts import LinearExpert
+from qbc_theory.model.rewards import RegulationReward
+from qbc_theory.engine.rollout import draw_noise, evaluate, rollout
 
 
 def _best_time(fn, repeats: int) -> float:

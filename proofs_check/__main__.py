@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from qbc_theory.errors import QbcError
+from qbc_theory.model.errors import QbcError
 
 from .registry import CHECK_IDS, run_checks
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qbc_theory.errors import DimensionError
+from qbc_theory.model.errors import DimensionError
 
 __all__ = ["RESULTS", "CheckResult", "ProofsReport"]
 

@@ -17,8 +17,8 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from qbc_theory._validation import as_int
-from qbc_theory.errors import DimensionError
+from qbc_theory.model.validation import as_int
+from qbc_theory.model.errors import DimensionError
 
 from ._result import CheckResult
 
@@ -115,8 +115,8 @@ def _tv_centered_normals(v1: Fraction, v2: Fraction) -> mpmath.mpf:
 
 def _mc_cross_check(a, b, k, v0, vw, H, n, seed) -> tuple[float, float, float]:
     """Var(x_H) of Algorithm 1's real rollout by Monte Carlo through the library's ``open_loop``."""
-    from qbc_theory.dynamics import LinearSystem
-    from qbc_theory.rollout import open_loop
+    from qbc_theory.model.dynamics import LinearSystem
+    from qbc_theory.engine.rollout import open_loop
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     system = LinearSystem([[float(a)]], [[float(b)]], noise_std=float(vw) ** 0.5, x0_std=float(v0) ** 0.5)
@@ -149,7 +149,7 @@ def check_thm7_coupling(
     regret of Algorithm 1 with infinite data and ``eps_q = 0`` is
     ``sum_h E min(1, |k e_h|/s) > 0``, while Theorem 7's bound ``H (sqrt(log(|Pi||M|/delta^2)/n) + eps_q)``
     tends to 0. The exact variance of ``x_H`` is cross-checked by Monte Carlo through the library's
-    :func:`qbc_theory.rollout.open_loop`.
+    :func:`qbc_theory.engine.rollout.open_loop`.
 
     Parameters
     ----------

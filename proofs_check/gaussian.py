@@ -9,10 +9,10 @@ import numpy as np
 import sympy
 from scipy import integrate, stats
 
-from qbc_theory._validation import as_int, as_real
-from qbc_theory.bounds import get
-from qbc_theory.errors import DimensionError
-from qbc_theory.stability import gaussian_piiss
+from qbc_theory.model.validation import as_int, as_real
+from qbc_theory.theory.bounds import get
+from qbc_theory.model.errors import DimensionError
+from qbc_theory.checker.stability import gaussian_piiss
 
 from ._result import CheckResult
 
@@ -286,7 +286,7 @@ def check_piiss_gaussian(
                + H e^{-\frac12(\frac{\rho_m}{2 C\sigma_\pi A_H(L_{cl})} - \sqrt{d_u})_+^2}
         \ \ge\ \max_h \mu(\Phi_h \cap \Psi_h^c).
 
-    ``delta`` and ``d`` come from :func:`qbc_theory.stability.gaussian_piiss` (the library under
+    ``delta`` and ``d`` come from :func:`qbc_theory.checker.stability.gaussian_piiss` (the library under
     test), cross-checked against the bound catalog's ``piiss_gaussian`` and a direct evaluation of
     the formula. The system is
     :class:`CubicSystem` (default ``f = 0.3 x + sat(x)^3 + u``, ``S = [-0.4, 0.4]``, ``eta = 0.78``,

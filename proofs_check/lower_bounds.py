@@ -23,9 +23,9 @@ from fractions import Fraction
 import sympy
 from mpmath import iv
 
-from qbc_theory._validation import as_int
-from qbc_theory.bounds import get
-from qbc_theory.errors import DimensionError
+from qbc_theory.model.validation import as_int
+from qbc_theory.theory.bounds import get
+from qbc_theory.model.errors import DimensionError
 
 from ._result import CheckResult
 

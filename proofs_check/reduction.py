@@ -1,8 +1,8 @@
 r"""Checks of the reduction steps: Proposition 5(ii)'s triangle inequality and Theorem 1's constants.
 
 Each inequality step is decided by the shared inequality checker
-(:func:`qbc_theory.inequality.check_inequality`, through :func:`prove_le`); the explicit bounds come
-from the bound library (:func:`qbc_theory.bounds.get`).
+(:func:`qbc_theory.theory.inequality.check_inequality`, through :func:`prove_le`); the explicit bounds come
+from the bound library (:func:`qbc_theory.theory.bounds.get`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from collections.abc import Callable
 import numpy as np
 import sympy
 
-from qbc_theory._validation import as_int, as_real
-from qbc_theory.bounds import get
-from qbc_theory.errors import DimensionError
-from qbc_theory.experts import LinearExpert
-from qbc_theory.inequality import check_inequality
-from qbc_theory.quantizers import UniformBinning
-from qbc_theory.symbols import sym
+from qbc_theory.model.validation import as_int, as_real
+from qbc_theory.theory.bounds import get
+from qbc_theory.model.errors import DimensionError
+from qbc_theory.model.experts import LinearExpert
+from qbc_theory.theory.inequality import check_inequality
+from qbc_theory.model.quantizers import UniformBinning
+from qbc_theory.theory.symbols import sym
 
 from ._result import CheckResult
 
@@ -33,7 +33,7 @@ def prove_le(lhs, rhs, *, domain: dict | None = None, seed: int = 0) -> tuple[st
 
         \mathrm{lhs}(s) \le \mathrm{rhs}(s) \quad \forall s \text{ admissible}.
 
-    A thin wrapper of the shared checker :func:`qbc_theory.inequality.check_inequality` that takes
+    A thin wrapper of the shared checker :func:`qbc_theory.theory.inequality.check_inequality` that takes
     the box ``domain`` keyed by symbols.
 
     Parameters
@@ -75,7 +75,7 @@ def check_prop5_binning(
     ``s > 0``; (2) the consequence ``L Gamma (k + 1) < k - 2  =>  Gamma (k + 1) eps_q <= delta0`` at
     ``eps' = k eps_q`` (hypothesis written as ``P = L Gamma in (0, 1)``, ``k = (2 + P + m)/(1 - P)``,
     ``m > 0``); steps (1) and (2) go to the shared inequality checker; (3) an audit of the shipped
-    :class:`~qbc_theory.quantizers.UniformBinning` with a :class:`~qbc_theory.experts.LinearExpert`:
+    :class:`~qbc_theory.model.quantizers.UniformBinning` with a :class:`~qbc_theory.model.experts.LinearExpert`:
     random state pairs at distance ``<= delta0`` must have quantized actions within ``eps'``.
 
     Parameters

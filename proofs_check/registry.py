@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from qbc_theory.errors import DimensionError
+from qbc_theory.model.errors import DimensionError
 
 from ._result import CheckResult, ProofsReport
 from .algorithm1 import check_thm7_coupling

@@ -3,7 +3,7 @@ r"""Checks of Theorem 6's deterministic "trap loop" construction.
 The quantized dynamics ``x+ = A x + B q(arctan x)`` only uses the three trap actions on
 ``I_P``, ``I_T1`` and ``I_T2``, so the image of each interval is an interval with rational ends:
 the loop is checked in exact rational arithmetic, both on the paper's formulas (parameters given as
-Fractions) and on the quantizer the library ships (:class:`qbc_theory.quantizers.TrapLoopQuantizer`,
+Fractions) and on the quantizer the library ships (:class:`qbc_theory.model.quantizers.TrapLoopQuantizer`,
 its float parameters, intervals and actions converted exactly to Fractions).
 """
 
@@ -14,9 +14,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from qbc_theory._validation import as_int
-from qbc_theory.errors import AssumptionError, DimensionError
-from qbc_theory.quantizers import TrapLoopQuantizer
+from qbc_theory.model.validation import as_int
+from qbc_theory.model.errors import AssumptionError, DimensionError
+from qbc_theory.model.quantizers import TrapLoopQuantizer
 
 from ._result import CheckResult
 
@@ -162,7 +162,7 @@ def check_thm6_conditions(
         d > \frac{k}{2} > \frac{B}{1 - \lambda}, \qquad A k < 1, \qquad \lambda = A + B < 1.
 
     For each parameter set the conditions are evaluated in rationals, and
-    :class:`~qbc_theory.quantizers.TrapLoopQuantizer` is constructed with it: it must refuse exactly
+    :class:`~qbc_theory.model.quantizers.TrapLoopQuantizer` is constructed with it: it must refuse exactly
     the sets that violate a condition.
 
     Parameters
@@ -285,7 +285,7 @@ def check_thm6_loop(
         Values of ``eps``.
     quantizer_factory : callable
         Builds the quantizer under test as ``factory(A=, B=, k=, eps=, d=)`` (floats); default the
-        library's :class:`~qbc_theory.quantizers.TrapLoopQuantizer`.
+        library's :class:`~qbc_theory.model.quantizers.TrapLoopQuantizer`.
     grid : int
         Points per interval for part (3).
     steps : int
@@ -417,7 +417,7 @@ def check_thm6_in_distribution(
         Root of the ``SeedSequence``.
     quantizer_factory : callable, optional
         ``factory(eps) -> quantizer``; default the shipped deterministic
-        :class:`~qbc_theory.quantizers.TrapLoopQuantizer` with ``params``.
+        :class:`~qbc_theory.model.quantizers.TrapLoopQuantizer` with ``params``.
     z_crit : float
         ``c2`` is significant when ``c2 / se(c2) > z_crit``.
 

@@ -4,7 +4,7 @@ Cao & Xie 2026, *Understanding Behavior Cloning with Action Quantization*: bound
 expressions, an assumption checker, Monte Carlo verification and exact checks of the proofs.
 
 The instance model (systems, experts, quantizers, rewards, instances) is imported eagerly; every
-other public name, and every submodule (``qbc_theory.bounds``, ``qbc_theory.figures``, ...), is
+other public name, and every submodule (``qbc_theory.theory.bounds``, ``qbc_theory.figures.plots``, ...), is
 imported on first use, so that ``import qbc_theory`` and the ``qbc`` command start quickly.
 """
 
@@ -12,37 +12,49 @@ import importlib
 
 __version__ = "0.1.0"
 
-from .dynamics import LinearSystem, from_statespace
-from .errors import AssumptionError, DimensionError, QbcError, SolverError, SpecError
-from .experts import ArctanExpert, LinearExpert, lqr_expert, lqr_gain
-from .instance import Instance, expert_actions, instance_from_dict, load_instance
-from .quantizers import DCTBinning, KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning, kmeans
-from .rewards import RegulationReward, TrackingReward
+from .model.dynamics import LinearSystem, from_statespace
+from .model.errors import AssumptionError, DimensionError, QbcError, SolverError, SpecError
+from .model.experts import ArctanExpert, LinearExpert, lqr_expert, lqr_gain
+from .model.instance import Instance, expert_actions, instance_from_dict, load_instance
+from .model.quantizers import DCTBinning, KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning, kmeans
+from .model.rewards import RegulationReward, TrackingReward
 
 _LAZY = {
-    "symbols": ("SYMBOLS", "sym"),
-    "bounds": ("Bound",),
-    "inequality": ("InequalityResult", "check_inequality"),
-    "stability": ("analyze_stability", "gain_profile", "gain_sum", "peiiss_constant", "lyapunov_certificate",
-                  "lmi_certificate", "verify_certificate", "gaussian_piiss", "StabilityReport"),
-    "smoothness": ("binning_rtvc", "gaussian_tvc", "threshold_wasserstein", "modulus_audit", "ModulusAudit"),
-    "check": ("AssumptionReport", "quantization_error"),
-    "rollout": ("regret", "collect", "draw_noise", "open_loop", "QuantizedPolicy", "Dataset",
-                "RegretEstimate", "in_distribution_error", "deployment_error"),
-    "learning": ("QuantizedLinearPolicy", "LinearPolicyClass", "gain_grid", "fit_finite", "fit_gaussian_mle",
-                 "fit_deterministic_mle", "fit_regression", "fit_algorithm1"),
-    "simulation": ("simulate", "SimulationResult"),
-    "constructions": ("trap_loop", "theorem8", "theorem9", "lipschitz_example"),
-    "scaling": ("fit_slope", "compare_slope", "compare_bound", "SlopeFit"),
-    "runner": ("run_spec", "run_specs", "load_spec", "cell_function", "ResultTable"),
-    "claims": ("verify", "get_claim", "claim_ids", "VerifyReport"),
-    "paper": ("make_figures",),
+    "theory.symbols": ("SYMBOLS", "sym"),
+    "theory.bounds": ("Bound",),
+    "theory.inequality": ("InequalityResult", "check_inequality"),
+    "checker.stability": ("analyze_stability", "gain_profile", "gain_sum", "peiiss_constant",
+                          "lyapunov_certificate", "lmi_certificate", "verify_certificate", "gaussian_piiss",
+                          "StabilityReport"),
+    "checker.smoothness": ("binning_rtvc", "gaussian_tvc", "threshold_wasserstein", "modulus_audit",
+                           "ModulusAudit"),
+    "checker.report": ("check", "AssumptionReport", "quantization_error"),
+    "engine.rollout": ("regret", "collect", "draw_noise", "open_loop", "QuantizedPolicy", "Dataset",
+                       "RegretEstimate", "in_distribution_error", "deployment_error"),
+    "engine.learning": ("QuantizedLinearPolicy", "LinearPolicyClass", "gain_grid", "fit_finite",
+                        "fit_gaussian_mle", "fit_deterministic_mle", "fit_regression", "fit_algorithm1"),
+    "engine.simulation": ("simulate", "SimulationResult"),
+    "engine.constructions": ("trap_loop", "theorem8", "theorem9", "lipschitz_example"),
+    "verification.scaling": ("fit_slope", "compare_slope", "compare_bound", "SlopeFit"),
+    "verification.runner": ("run_spec", "run_specs", "load_spec", "cell_function", "ResultTable"),
+    "verification.claims": ("verify", "get_claim", "claim_ids", "VerifyReport"),
+    "figures.paper": ("make_figures",),
 }
-_SUBMODULES = tuple(_LAZY) + ("figures", "verify_plots", "cells", "cli", "dynamics", "errors", "experts", "instance",
-                              "quantizers", "rewards")
-# A top-level name equal to a submodule's name would shadow the submodule (``from . import rollout``
-# could return the function), so ``check`` and ``rollout`` are reached as ``qbc_theory.check.check``
-# and ``qbc_theory.rollout.rollout``.
+# The rooms of the data flow, and the concept modules under their short names (``qbc_theory.bounds``
+# is ``qbc_theory.theory.bounds``), so that ``from qbc_theory import bounds`` keeps working.
+_SUBMODULES = {
+    **{room: room for room in ("model", "theory", "checker", "engine", "verification", "figures", "cli")},
+    **{name.rsplit(".", 1)[1]: name for name in _LAZY if name.rsplit(".", 1)[1] not in ("report", "claims")},
+    "claims": "verification.claims",
+    "cells": "verification.cells",
+    "plots": "figures.plots",
+    "verify_plots": "figures.verify_plots",
+    **{name: f"model.{name}" for name in ("dynamics", "errors", "experts", "instance", "quantizers", "rewards",
+                                         "validation")},
+}
+# ``check`` and ``verify`` are the functions (the checker room is ``qbc_theory.checker``, the verify room
+# ``qbc_theory.verification``, reached with ``import qbc_theory.verification``); ``rollout`` is the module, the
+# function being ``qbc_theory.engine.rollout.rollout``.
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
@@ -78,7 +90,7 @@ def __getattr__(name):
     if name in _WHERE:
         value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
+        value = importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     else:
         raise AttributeError(f"module 'qbc_theory' has no attribute {name!r}")
     globals()[name] = value

@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import QbcError
+from .model.errors import QbcError
 
 __all__ = ["main"]
 
@@ -34,8 +34,8 @@ def _print_json(obj) -> None:
 
 
 def _cmd_check(args) -> int:
-    from .check import check
-    from .instance import load_instance
+    from .checker.report import check
+    from .model.instance import load_instance
 
     report = check(load_instance(args.file))
     if args.json:
@@ -57,8 +57,8 @@ def _cmd_proofs(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    from .instance import load_instance
-    from .simulation import simulate
+    from .model.instance import load_instance
+    from .engine.simulation import simulate
 
     result = simulate(load_instance(args.file), n=args.n, seeds=args.seeds, learner=args.learner,
                       eval_trajectories=args.eval_trajectories)
@@ -80,7 +80,7 @@ def _positive_int(text: str) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .runner import run_spec
+    from .verification.runner import run_spec
 
     table = run_spec(args.spec, backend=args.backend, out=args.out, profile=args.profile,
                      scheduler=args.scheduler, progress=not args.no_progress, workers=args.workers)
@@ -96,14 +96,14 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from .claims import verify
+    from .verification.claims import verify
 
     report = verify("full" if args.full else "quick", backend=args.backend, out=args.out, claims=args.claims,
                     progress=not args.no_progress, scheduler=args.scheduler, workers=args.workers)
     if not args.no_plots:
         from pathlib import Path
 
-        from .verify_plots import write_claim_figures
+        from .figures.verify_plots import write_claim_figures
 
         write_claim_figures(report.to_dict(), Path(args.out) / "plots")
     if args.json:
@@ -136,8 +136,8 @@ def _symbol_pairs(extra: list[str]) -> dict[str, str]:
 
 def _checked_constants(path: str, symbols) -> dict[str, float]:
     """Constants of an instance from the assumption checker, restricted to ``symbols``."""
-    from .check import check
-    from .instance import load_instance
+    from .checker.report import check
+    from .model.instance import load_instance
 
     found: dict[str, float] = {}
     for verdict in check(load_instance(path)).to_dict()["theorems"].values():
@@ -148,7 +148,7 @@ def _checked_constants(path: str, symbols) -> dict[str, float]:
 
 
 def _cmd_bound(args, extra: list[str]) -> int:
-    from . import bounds
+    from .theory import bounds
 
     if args.list:
         if args.name or extra:
@@ -176,7 +176,7 @@ def _cmd_bound(args, extra: list[str]) -> int:
 
 
 def _cmd_figs(args) -> int:
-    from .paper import make_figures
+    from .figures.paper import make_figures
 
     report = make_figures(out=args.out, profile="full" if args.full else "quick", backend=args.backend,
                           results=args.results, progress=not args.no_progress, workers=args.workers,
@@ -231,7 +231,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.set_defaults(func=_cmd_bound, takes_extra=True)
 
-    from .simulation import LEARNERS
+    from .engine.simulation import LEARNERS
 
     p = sub.add_parser("simulate", help="train log-loss BC on an instance, deploy it, report the regret")
     p.add_argument("file", metavar="FILE.toml", help="instance file (DESIGN.md section 6)")

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from qbc_theory.runner import cell_function
+from qbc_theory.verification.runner import cell_function
 
 
 @cell_function("test.power_law")

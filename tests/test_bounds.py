@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from qbc_theory import bounds as B
 from qbc_theory import bounds
-from qbc_theory.errors import AssumptionError, DimensionError
-from qbc_theory.symbols import info, sym
+from qbc_theory.model.errors import AssumptionError, DimensionError
+from qbc_theory.theory.symbols import info, sym
 
 CONTRACT_NAMES = ["thm1", "thm2", "thm3", "thm3_binning", "prop4", "prop5", "thm6_det", "thm6_noisy",
                   "thm7", "thm8", "thm9", "mle", "piiss_gaussian", "tvc_gaussian"]
@@ -458,7 +458,7 @@ def test_log_of_large_class_sizes_does_not_overflow():
 def test_geomsum_closed_form_for_long_sums_matches_short_sums():
     from sympy import Rational
 
-    from qbc_theory.bounds import GeomSum
+    from qbc_theory.theory.bounds import GeomSum
 
     for count in (3, 64, 65, 200):
         exact = sum(Rational(4, 5) ** j for j in range(count))

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from qbc_theory import constructions, rollout, stability
-from qbc_theory.cells import constructions as cc
-from qbc_theory.claims import BoundTest, SlopeTest, evaluate
-from qbc_theory.errors import DimensionError, SpecError
-from qbc_theory.runner import builtin_spec_paths, get_cell, load_spec, run_spec, spec_from_dict
+from qbc_theory.verification.cells import constructions as cc
+from qbc_theory.verification.claims import BoundTest, SlopeTest, evaluate
+from qbc_theory.model.errors import DimensionError, SpecError
+from qbc_theory.verification.runner import builtin_spec_paths, get_cell, load_spec, run_spec, spec_from_dict
 
 IDS = ("thm6.det", "thm6.noisy", "thm7.det", "thm7.noisy", "lipschitz.exp")
 CLAIMS = {c.id: c for c in cc.CLAIMS}

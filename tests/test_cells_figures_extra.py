@@ -1,4 +1,4 @@
-"""Tests of qbc_theory.cells.figures_extra: the TVC learner of figure 6 and the eps_q panel of figure 7."""
+"""Tests of qbc_theory.verification.cells.figures_extra: the TVC learner of figure 6 and the eps_q panel of figure 7."""
 
 import itertools
 import math
@@ -8,9 +8,9 @@ import pytest
 import scipy.stats
 
 from qbc_theory import bounds, constructions
-from qbc_theory.cells import figures_extra as fx
-from qbc_theory.errors import AssumptionError, SpecError
-from qbc_theory.runner import builtin_spec_paths, load_spec
+from qbc_theory.verification.cells import figures_extra as fx
+from qbc_theory.model.errors import AssumptionError, SpecError
+from qbc_theory.verification.runner import builtin_spec_paths, load_spec
 
 SPECS = {p.stem: p for p in builtin_spec_paths()}
 EXAMPLE = dict(A=0.5, B=1.0, K=1.0, delta=0.01)

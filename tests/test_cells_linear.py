@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from qbc_theory import bounds, learning
-from qbc_theory.cells import linear
-from qbc_theory.claims import SlopeTest, evaluate, get_claim
-from qbc_theory.errors import DimensionError, SpecError
-from qbc_theory.quantizers import UniformBinning
-from qbc_theory.runner import builtin_spec_paths, load_spec, run_spec, spec_from_dict
-from qbc_theory.scaling import STATUSES
+from qbc_theory.verification.cells import linear
+from qbc_theory.verification.claims import SlopeTest, evaluate, get_claim
+from qbc_theory.model.errors import DimensionError, SpecError
+from qbc_theory.model.quantizers import UniformBinning
+from qbc_theory.verification.runner import builtin_spec_paths, load_spec, run_spec, spec_from_dict
+from qbc_theory.verification.scaling import STATUSES
 
 CLAIM_IDS = ("thm3.rate_n", "thm3.horizon", "thm3.eps")
 
@@ -115,7 +115,7 @@ def test_trap_cell_well_formed():
 # --- instance parts -----------------------------------------------------------------------------
 
 def test_reward_in_unit_interval_and_lipschitz(rng):
-    from qbc_theory.experts import LinearExpert
+    from qbc_theory.model.experts import LinearExpert
 
     r = linear.TrackRegulateReward(LinearExpert([[-0.2]]), 2.0)
     x, u = rng.normal(0, 3, (4000, 1)), rng.normal(0, 3, (4000, 1))

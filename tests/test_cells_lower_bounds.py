@@ -10,11 +10,12 @@ from scipy import stats
 
 from proofs_check.lower_bounds import binomial_tv_exact
 from qbc_theory import bounds, learning, rollout
-from qbc_theory.cells import lower_bounds as lb
-from qbc_theory.claims import BoundTest, SlopeTest, evaluate, get_claim
-from qbc_theory.constructions import theorem8, theorem9
-from qbc_theory.errors import AssumptionError, DimensionError
-from qbc_theory.runner import ResultTable, builtin_spec_paths, load_spec, run_spec, spec_from_dict
+from qbc_theory.verification.cells import lower_bounds as lb
+from qbc_theory.verification.claims import BoundTest, SlopeTest, evaluate, get_claim
+from qbc_theory.engine.constructions import theorem8, theorem9
+from qbc_theory.model.errors import AssumptionError, DimensionError
+from qbc_theory.model.quantizers import encode_actions
+from qbc_theory.verification.runner import ResultTable, builtin_spec_paths, load_spec, run_spec, spec_from_dict
 
 CLAIM_IDS = ("thm8.tight", "thm9.tight", "prop5.rtvc")
 REGRET_KEYS = ("regret_a", "regret_b", "regret_avg", "regret_worst", "wrong_a", "wrong_b")
@@ -137,7 +138,7 @@ def test_thm8_tv_matches_enumeration_of_the_experts_laws(n):
         for x1, p in ((0.0, 1 - delta), (1.0, delta)):
             noise = rollout.Noise(np.array([[x1]]), np.zeros((H, 1, 1)), np.zeros((H, 1, 1)))
             traj = rollout.rollout(inst.system, expert, inst.reward, H, noise.x0, noise.w, noise.z)
-            key = tuple(traj.states.ravel()) + tuple(rollout.encode_actions(inst.quantizer, traj.actions).ravel())
+            key = tuple(traj.states.ravel()) + tuple(encode_actions(inst.quantizer, traj.actions).ravel())
             law[key] = law.get(key, Fraction(0)) + p
         laws[v] = law
     exact = _product_tv(laws["a"], laws["b"], n)

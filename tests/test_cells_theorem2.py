@@ -1,4 +1,4 @@
-"""Cells and claims of qbc_theory.cells.theorem2: thm2.rate_n, thm2.horizon, prop4.regression, thm1.explicit."""
+"""Cells and claims of qbc_theory.verification.cells.theorem2: thm2.rate_n, thm2.horizon, prop4.regression, thm1.explicit."""
 
 import dataclasses
 import math
@@ -9,12 +9,12 @@ import scipy.integrate
 import scipy.stats
 
 from qbc_theory import bounds
-from qbc_theory.cells import theorem2 as t2
-from qbc_theory.claims import BoundTest, SlopeTest, evaluate, get_claim
-from qbc_theory.errors import DimensionError, SpecError
-from qbc_theory.quantizers import UniformBinning
-from qbc_theory.runner import builtin_spec_paths, load_spec, run_spec, spec_from_dict
-from qbc_theory.scaling import STATUSES
+from qbc_theory.verification.cells import theorem2 as t2
+from qbc_theory.verification.claims import BoundTest, SlopeTest, evaluate, get_claim
+from qbc_theory.model.errors import DimensionError, SpecError
+from qbc_theory.model.quantizers import UniformBinning
+from qbc_theory.verification.runner import builtin_spec_paths, load_spec, run_spec, spec_from_dict
+from qbc_theory.verification.scaling import STATUSES
 
 SPECS = {p.stem: p for p in builtin_spec_paths()}
 OURS = ("thm2.rate_n", "thm2.horizon", "prop4.regression", "thm1.explicit")

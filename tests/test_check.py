@@ -20,7 +20,7 @@ from qbc_theory import (
     instance_from_dict,
     load_instance,
 )
-from qbc_theory.check import check, clip_exit_bound, quantization_error
+from qbc_theory.checker.report import check, clip_exit_bound, quantization_error
 
 INSTANCES = Path(__file__).resolve().parents[1] / "experiments" / "instances"
 

@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 
 from qbc_theory import claims
-from qbc_theory.claims import BoundTest, Claim, SlopeTest, TestOutcome, combine, control_status
-from qbc_theory.runner import ResultTable
+from qbc_theory.verification.claims import BoundTest, Claim, SlopeTest, TestOutcome, combine, control_status
+from qbc_theory.verification.runner import ResultTable
 
 S = ("consistent", "violated", "inconclusive")
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from qbc_theory.constructions import (
+from qbc_theory.engine.constructions import (
     BernoulliPolicy,
     TargetPolicy,
     lipschitz_example,
@@ -15,9 +15,9 @@ from qbc_theory.constructions import (
     trap_loop,
     trap_loop_lower_bound,
 )
-from qbc_theory.errors import AssumptionError, DimensionError
-from qbc_theory.quantizers import UniformBinning
-from qbc_theory.rollout import (
+from qbc_theory.model.errors import AssumptionError, DimensionError
+from qbc_theory.model.quantizers import UniformBinning
+from qbc_theory.engine.rollout import (
     QuantizedPolicy,
     collect,
     deployment_error,

@@ -24,8 +24,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 import qbc_theory  # noqa: E402
-from qbc_theory import figures as F  # noqa: E402
-from qbc_theory.errors import DimensionError  # noqa: E402
+from qbc_theory.figures import plots as F  # noqa: E402
+from qbc_theory.model.errors import DimensionError  # noqa: E402
 
 OKABE_ITO = {"#000000", "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7"}
 TYPE3 = re.compile(rb"/Subtype\s*/Type3")
@@ -264,7 +264,7 @@ def test_modulus_curve_from_audit_is_the_increasing_envelope():
 
 def test_modulus_curve_from_a_real_audit():
     from qbc_theory import LinearExpert, UniformBinning
-    from qbc_theory.smoothness import modulus_audit
+    from qbc_theory.checker.smoothness import modulus_audit
 
     audit = modulus_audit(LinearExpert([[0.5]]), UniformBinning(-2.0, 2.0, 16), np.linspace(-1, 1, 20)[:, None],
                           np.random.default_rng(np.random.SeedSequence(3)), eps_prime=0.3, pairs=16)
@@ -368,7 +368,7 @@ def test_unbounded_slope_interval_is_shown_and_serialised():
 
 
 def test_series_from_a_scaling_fit():
-    from qbc_theory.scaling import fit_slope
+    from qbc_theory.verification.scaling import fit_slope
 
     x = np.array([10.0, 20.0, 40.0, 80.0])
     rng = np.random.default_rng(np.random.SeedSequence(7))
@@ -400,7 +400,7 @@ def _rc_snapshot():
 
 
 def test_style_file_ships_with_the_package():
-    resource = importlib.resources.files("qbc_theory").joinpath(F.STYLE_FILE)
+    resource = importlib.resources.files("qbc_theory.figures").joinpath(F.STYLE_FILE)
     assert resource.is_file()
 
 
@@ -549,7 +549,7 @@ def test_code_version_outside_a_checkout_has_no_commit(tmp_path):
 
 
 def test_code_version_in_the_checkout_names_head():
-    root = Path(F.__file__).resolve().parent.parent
+    root = Path(F.__file__).resolve().parents[2]
     git = shutil.which("git")
     if git is None:
         pytest.skip("git is not installed")

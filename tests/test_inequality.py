@@ -7,9 +7,9 @@ import pytest
 import sympy
 
 from qbc_theory import bounds as B
-from qbc_theory.errors import DimensionError
-from qbc_theory.inequality import InequalityResult, check_inequality
-from qbc_theory.symbols import sym
+from qbc_theory.model.errors import DimensionError
+from qbc_theory.theory.inequality import InequalityResult, check_inequality
+from qbc_theory.theory.symbols import sym
 
 x = sympy.Symbol("x", positive=True)
 

@@ -18,7 +18,7 @@ from qbc_theory import (
     UniformBinning,
     load_instance,
 )
-from qbc_theory.instance import instance_from_dict
+from qbc_theory.model.instance import instance_from_dict
 
 BASE = {
     "system": {"A": [[0.9, 0.2], [0.0, 0.7]], "B": [[0.0], [1.0]]},

@@ -10,10 +10,10 @@ import scipy.stats
 
 from qbc_theory import learning as L
 from qbc_theory import rollout
-from qbc_theory.dynamics import LinearSystem
-from qbc_theory.errors import AssumptionError, DimensionError, SolverError
-from qbc_theory.experts import LinearExpert
-from qbc_theory.quantizers import KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning
+from qbc_theory.model.dynamics import LinearSystem
+from qbc_theory.model.errors import AssumptionError, DimensionError, SolverError
+from qbc_theory.model.experts import LinearExpert
+from qbc_theory.model.quantizers import KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning
 
 K_TRUE = np.array([[-0.3, -0.5]])
 

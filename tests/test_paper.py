@@ -1,4 +1,4 @@
-"""Tests of the figure pipeline (qbc_theory.paper): data builders, skipping, reproducibility."""
+"""Tests of the figure pipeline (qbc_theory.figures.paper): data builders, skipping, reproducibility."""
 
 import json
 import math
@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from qbc_theory import figures as F
+from qbc_theory.figures import plots as F
 from qbc_theory import paper
-from qbc_theory.errors import SpecError
-from qbc_theory.runner import cell_function
+from qbc_theory.model.errors import SpecError
+from qbc_theory.verification.runner import cell_function
 
 
 # --------------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def test_trap_quantizer_jumps_at_arbitrarily_small_distances(fig4):
     assert trap.kappa[0] == 1.0 and trap.r[0] < 1e-6
     # Independent check at the edge of I_P = [-k eps/2, k eps/2] (k = 1, eps = 0.05): the quantized
     # expert action jumps by more than eps' across x = k eps / 2.
-    from qbc_theory.constructions import trap_loop
+    from qbc_theory.engine.constructions import trap_loop
     q = trap_loop(0.05, A=0.2, B=0.25, k=1.0, d=0.6).quantizer
     x = np.array([[0.025 - 1e-9], [0.025 + 1e-9]])
     a = q(np.arctan(x))
@@ -162,7 +162,7 @@ def _make_table(spec_id, grid, per_seed, per_cell=None, seeds=4, params=None):
     """A ResultTable built directly: per_seed(point, seed) -> dict, per_cell(point) -> dict."""
     from itertools import product
 
-    from qbc_theory.runner import ResultTable
+    from qbc_theory.verification.runner import ResultTable
 
     names = list(grid)
     rows, cells = [], []

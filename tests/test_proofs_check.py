@@ -34,8 +34,8 @@ from proofs_check.trap_loop import (
     thm6_conditions,
     trap_intervals,
 )
-from qbc_theory.errors import DimensionError
-from qbc_theory.quantizers import TrapLoopQuantizer, UniformBinning
+from qbc_theory.model.errors import DimensionError
+from qbc_theory.model.quantizers import TrapLoopQuantizer, UniformBinning
 
 F = Fraction
 
@@ -344,7 +344,7 @@ def test_full_run_completes_without_failures():
 
 def test_thm1_symbolic_terms_flip_on_a_dropped_constant():
     from proofs_check.reduction import check_thm1_constants, thm1_terms_from_proof
-    from qbc_theory.symbols import sym
+    from qbc_theory.theory.symbols import sym
     terms = thm1_terms_from_proof()
     # the Lipschitz term without the "+ 1" (the ||u0 - u~0|| + eps' part of the proof)
     H, Gamma, eps_q, eps_prime, L_r = (sym(n) for n in ("H", "Gamma", "eps_q", "eps_prime", "L_r"))

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from qbc_theory.dynamics import LinearSystem
-from qbc_theory.errors import DimensionError
-from qbc_theory.experts import LinearExpert
-from qbc_theory.quantizers import DCTBinning, UniformBinning
-from qbc_theory.rewards import RegulationReward, TrackingReward
-from qbc_theory.rollout import (
+from qbc_theory.model.dynamics import LinearSystem
+from qbc_theory.model.errors import DimensionError
+from qbc_theory.model.experts import LinearExpert
+from qbc_theory.model.quantizers import DCTBinning, UniformBinning
+from qbc_theory.model.rewards import RegulationReward, TrackingReward
+from qbc_theory.engine.rollout import (
     NOISE_BLOCK,
     Dataset,
     QuantizedPolicy,

@@ -1,4 +1,4 @@
-"""Tests of qbc_theory.runner: spec validation, seeding, backends, content-addressed cache and resume."""
+"""Tests of qbc_theory.verification.runner: spec validation, seeding, backends, content-addressed cache and resume."""
 
 import importlib.util
 import io
@@ -16,8 +16,8 @@ import pytest
 
 import _runner_cells  # noqa: F401  (registers the test cell functions)
 from qbc_theory import runner
-from qbc_theory.errors import DimensionError, SpecError
-from qbc_theory.runner import (
+from qbc_theory.model.errors import DimensionError, SpecError
+from qbc_theory.verification.runner import (
     CellFunction,
     MissingExtraError,
     ResultTable,
@@ -28,7 +28,7 @@ from qbc_theory.runner import (
     run_specs,
     spec_from_dict,
 )
-from qbc_theory.scaling import compare_slope, fit_slope
+from qbc_theory.verification.scaling import compare_slope, fit_slope
 
 TESTS = Path(__file__).resolve().parent
 HAVE_DASK = importlib.util.find_spec("distributed") is not None
@@ -392,7 +392,7 @@ RUN_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 import _runner_cells
-from qbc_theory.runner import run_spec
+from qbc_theory.verification.runner import run_spec
 run_spec({spec!r}, backend={backend!r}, out={out!r}, progress=False, workers=2)
 """
 
@@ -438,7 +438,7 @@ def test_killed_run_resumes_without_recomputing_or_losing_cells(tmp_path, backen
 
 
 def test_builtin_specs_resolve_from_any_directory(tmp_path):
-    code = ("from qbc_theory.runner import builtin_spec_paths; import qbc_theory, json, pathlib; "
+    code = ("from qbc_theory.verification.runner import builtin_spec_paths; import qbc_theory, json, pathlib; "
             "print(json.dumps({'pkg': str(pathlib.Path(qbc_theory.__file__).parent), "
             "'paths': [str(p) for p in builtin_spec_paths()]}))")
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
@@ -453,7 +453,7 @@ def test_builtin_specs_resolve_from_any_directory(tmp_path):
 
 def test_every_subpackage_is_packaged_for_non_editable_installs():
     # A wheel built from pyproject.toml only contains the packages listed there; a subpackage missing
-    # from the list works in an editable install but breaks `import qbc_theory.claims` (and so loading
+    # from the list works in an editable install but breaks `import qbc_theory.verification.claims` (and so loading
     # any built-in spec) in a normal install.
     config = tomllib.loads((TESTS.parent / "pyproject.toml").read_text(encoding="utf-8"))
     listed = config["tool"]["setuptools"].get("packages")

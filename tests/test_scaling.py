@@ -1,4 +1,4 @@
-"""Tests of qbc_theory.scaling: log-log slope fits, bootstrap CIs, exponents and CI-based verdicts."""
+"""Tests of qbc_theory.verification.scaling: log-log slope fits, bootstrap CIs, exponents and CI-based verdicts."""
 
 import math
 from types import SimpleNamespace
@@ -8,8 +8,8 @@ import pytest
 import sympy
 from scipy import stats
 
-from qbc_theory.errors import AssumptionError, DimensionError
-from qbc_theory.scaling import (
+from qbc_theory.model.errors import AssumptionError, DimensionError
+from qbc_theory.verification.scaling import (
     SlopeFit,
     compare_bound,
     compare_slope,

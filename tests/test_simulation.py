@@ -7,9 +7,9 @@ import pytest
 
 from qbc_theory import learning as L
 from qbc_theory import rollout
-from qbc_theory.errors import AssumptionError, DimensionError
-from qbc_theory.instance import instance_from_dict
-from qbc_theory.simulation import simulate
+from qbc_theory.model.errors import AssumptionError, DimensionError
+from qbc_theory.model.instance import instance_from_dict
+from qbc_theory.engine.simulation import simulate
 
 CONTRACT_KEYS = {"regret", "ci", "in_distribution_error", "deployment_error", "n", "seeds", "seconds"}
 
@@ -162,7 +162,7 @@ def test_parametric_learner_on_a_deterministic_expert_returns_a_consistent_gain(
 
 
 def test_constructions_are_accepted_with_a_horizon():
-    from qbc_theory.constructions import trap_loop
+    from qbc_theory.engine.constructions import trap_loop
 
     c = trap_loop(0.02, noisy=True)
     res = simulate(c, n=30, horizon=25, eval_trajectories=200)

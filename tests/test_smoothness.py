@@ -10,9 +10,9 @@ import scipy.integrate
 import scipy.stats
 
 from qbc_theory import ArctanExpert, DCTBinning, LinearExpert, TrapLoopQuantizer, UniformBinning
-from qbc_theory.errors import AssumptionError, DimensionError
-from qbc_theory.rollout import quantize_actions
-from qbc_theory.smoothness import (
+from qbc_theory.model.errors import AssumptionError, DimensionError
+from qbc_theory.model.quantizers import quantize_actions
+from qbc_theory.checker.smoothness import (
     binned_gaussian,
     binning_rtvc,
     gaussian_tvc,

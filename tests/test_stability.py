@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qbc_theory.errors import AssumptionError, DimensionError, SolverError
-from qbc_theory.stability import (
+from qbc_theory.model.errors import AssumptionError, DimensionError, SolverError
+from qbc_theory.checker.stability import (
     analyze_stability,
     gain_profile,
     gain_sum,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import sympy
 
-from qbc_theory.errors import DimensionError
-from qbc_theory.symbols import SYMBOLS, check_value, info, latex_names, names, sym
+from qbc_theory.model.errors import DimensionError
+from qbc_theory.theory.symbols import SYMBOLS, check_value, info, latex_names, names, sym
 
 CONTRACT = ["H", "n", "delta", "eps_q", "Pi", "M", "C", "eta", "Gamma", "L", "L_r", "k", "eps_prime",
             "d", "sigma", "sigma_pi", "c", "A6", "B6"]

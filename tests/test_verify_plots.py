@@ -7,10 +7,10 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from qbc_theory.claims import BoundTest, Claim, SlopeTest  # noqa: E402
-from qbc_theory.errors import DimensionError  # noqa: E402
-from qbc_theory.runner import ResultTable  # noqa: E402
-from qbc_theory.verify_plots import claim_plot, write_claim_figures  # noqa: E402
+from qbc_theory.verification.claims import BoundTest, Claim, SlopeTest  # noqa: E402
+from qbc_theory.model.errors import DimensionError  # noqa: E402
+from qbc_theory.verification.runner import ResultTable  # noqa: E402
+from qbc_theory.figures.verify_plots import claim_plot, write_claim_figures  # noqa: E402
 
 
 def _table(slope: float, spec_id: str) -> ResultTable:

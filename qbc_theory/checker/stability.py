@@ -1,0 +1,989 @@
+r"""Stability constants of ``x+ = A x + B u + w``: P-IISS gains and P-EIISS certificates.
+
+For a linear system with shared noise the state gap obeys
+``x0_{t+1} - x1_{t+1} = sum_k A^{t-k} B (u0_k - u1_k)``, so every constant of Definition 3 of
+Cao & Xie 2026 is a statement about the gain profile ``g_j = ||A^j B||`` (operator 2-norm):
+
+- the max-type gain ``Gamma = sum_{j>=0} g_j`` (finite iff the spectral radius is below one;
+  otherwise only the horizon gain ``Gamma_H = sum_{j<H} g_j`` exists);
+- the P-EIISS constants: any ``(C, eta)`` with ``g_j <= C eta^j`` for all ``j``. For
+  ``eta in (rho(A), 1)`` the smallest such ``C`` is ``C(eta) = sup_j g_j / eta^j``.
+
+A Lyapunov certificate ``P > 0``, ``A^T P A <= eta^2 P`` proves ``||A^j|| <= sqrt(cond P) eta^j``
+for *all* ``j``; it is what turns a finite computation into a statement about an infinite tail.
+Certificates come from scipy's discrete Lyapunov solver (closed form) or from the
+minimum-condition-number LMI solved with cvxpy, and every certificate is re-verified in numpy
+(:func:`verify_certificate`) before any constant derived from it is reported.
+
+Numerics: the profile ``A^j B`` is propagated with a separate log-scale (the matrix is renormalised
+every step), so long tails never underflow into subnormal numbers whose ratio to ``eta^j`` would be
+meaningless (THEORY.md section 8).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from ..model.validation import as_int, as_matrix, as_real, reject_unknown_kwargs
+from ..model.errors import AssumptionError, DimensionError, SolverError
+
+__all__ = [
+    "spectral_radius",
+    "gain_profile",
+    "LyapunovCertificate",
+    "verify_certificate",
+    "lyapunov_certificate",
+    "lmi_certificate",
+    "GainSum",
+    "gain_sum",
+    "horizon_gain",
+    "PEIISSConstant",
+    "peiiss_constant",
+    "StabilityReport",
+    "analyze_stability",
+    "GaussianPIISS",
+    "gaussian_piiss",
+]
+
+# Fractions of the gap (1 - rho) at which eta is tried when the caller does not fix it.
+_ETA_FRACTIONS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def _system(A, B):
+    A = as_matrix("A", A)
+    if A.shape[0] != A.shape[1]:
+        raise DimensionError(f"A: expected a square matrix, found shape {A.shape}")
+    B = as_matrix("B", B, rows=A.shape[0])
+    return A, B
+
+
+def spectral_radius(A) -> float:
+    r"""Spectral radius ``max |lambda_i(A)|``.
+
+    .. math::
+
+        \rho(A) = \max_i |\lambda_i(A)|, \qquad \text{globally P-IISS (horizon-free gain)} \iff \rho(A) < 1.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DimensionError
+        If ``A`` is not a finite square matrix.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 2.
+    """
+    A = as_matrix("A", A)
+    if A.shape[0] != A.shape[1]:
+        raise DimensionError(f"A: expected a square matrix, found shape {A.shape}")
+    return float(np.max(np.abs(np.linalg.eigvals(A))))
+
+
+def _profile(A: np.ndarray, B: np.ndarray):
+    """Yield ``(j, Mhat_j, logscale_j)`` with ``A^j B = exp(logscale_j) Mhat_j``, ``||Mhat_j||_F = 1``.
+
+    Yields ``logscale = -inf`` (and stops) once ``A^j B`` is exactly zero.
+    """
+    M = B.copy()
+    log_scale = 0.0
+    j = 0
+    while True:
+        # divide by the largest entry before the Frobenius norm, whose squares overflow near 1e154
+        big = float(np.abs(M).max())
+        if big == 0.0:
+            yield j, M, -math.inf
+            return
+        M = M / big
+        nrm = float(np.linalg.norm(M))
+        M = M / nrm
+        log_scale += math.log(big) + math.log(nrm)
+        yield j, M, log_scale
+        M = A @ M
+        j += 1
+
+
+def _exp(x: float) -> float:
+    """``exp(x)`` with ``exp(-inf) = 0`` and ``inf`` instead of an OverflowError."""
+    if x == -math.inf:
+        return 0.0
+    return math.inf if x > 709.0 else math.exp(x)
+
+
+def gain_profile(A, B, terms: int) -> np.ndarray:
+    r"""The gain profile ``g_j = ||A^j B||_2`` for ``j = 0, ..., terms - 1``.
+
+    .. math::
+
+        g_j = \|A^j B\|_2, \qquad \|x^0_{t+1} - x^1_{t+1}\| \le \sum_{k \le t} g_{t-k}\, \|u^0_k - u^1_k\|.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    B : (dx, du) array_like
+    terms : int
+        Number of terms, ``>= 1``.
+
+    Returns
+    -------
+    (terms,) ndarray
+        The profile; entries that overflow are ``inf``, entries below the smallest normal float
+        are flushed to ``0`` rather than stored as subnormals.
+
+    Raises
+    ------
+    DimensionError
+        On bad shapes or a non-positive ``terms``.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8.
+    """
+    A, B = _system(A, B)
+    terms = as_int("terms", terms, minimum=1)
+    out = np.zeros(terms)
+    tiny = np.finfo(float).tiny
+    for j, M, log_scale in _profile(A, B):
+        if j >= terms or log_scale == -math.inf:
+            break
+        g = _exp(log_scale + math.log(np.linalg.norm(M, 2)))
+        out[j] = g if g >= tiny else 0.0
+    return out
+
+
+@dataclass(frozen=True)
+class LyapunovCertificate:
+    r"""A verified Lyapunov certificate ``P > 0``, ``A^T P A <= eta^2 P``.
+
+    .. math::
+
+        A^\top P A \preceq \eta^2 P \;\Longrightarrow\;
+        \|A^j M\|_2 \le \frac{\|P^{1/2} M\|_2}{\sqrt{\lambda_{\min}(P)}}\, \eta^j
+        \le \sqrt{\operatorname{cond}(P)}\, \|M\|_2\, \eta^j .
+
+    Attributes
+    ----------
+    P : (dx, dx) ndarray
+        The certificate (symmetrised).
+    eta : float
+        The rate that was asked for.
+    eta_certified : float
+        The rate the numbers really prove: ``sqrt(eta^2 + max(r, 0) / lambda_min(P))`` with ``r``
+        the largest eigenvalue of the residual ``A^T P A - eta^2 P`` (so round-off in a solver's
+        answer makes the rate slightly worse, never silently better).
+    cond : float
+        ``lambda_max(P) / lambda_min(P)``.
+    residual_max_eig : float
+        Largest eigenvalue of ``A^T P A - eta^2 P``.
+    min_eig : float
+        Smallest eigenvalue of ``P``.
+    C : float or None
+        ``sqrt(cond(P)) ||B||`` (THEORY.md section 8), when ``B`` was given.
+    C_pnorm : float or None
+        The sharper ``||P^{1/2} B|| / sqrt(lambda_min(P))`` (always ``<= C``), when ``B`` was given.
+    method : str
+        ``"lyapunov"``, ``"lmi-CLARABEL"``, ``"lmi-SCS"`` or ``"given"``.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (P-EIISS); THEORY.md section 8.
+    """
+
+    P: np.ndarray
+    eta: float
+    eta_certified: float
+    cond: float
+    residual_max_eig: float
+    min_eig: float
+    C: float | None
+    C_pnorm: float | None
+    method: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready description."""
+        return {"method": self.method, "eta": self.eta, "eta_certified": self.eta_certified,
+                "cond": self.cond, "C": self.C, "C_pnorm": self.C_pnorm,
+                "residual_max_eig": self.residual_max_eig, "min_eig": self.min_eig, "P": self.P.tolist()}
+
+
+def verify_certificate(A, P, eta, B=None, *, method: str = "given", rtol: float = 1e-6) -> LyapunovCertificate:
+    r"""Re-verify a Lyapunov certificate in numpy and derive its constants.
+
+    Checks that ``P`` is symmetric and positive definite and that the largest eigenvalue of the
+    residual ``A^T P A - eta^2 P`` is at most ``rtol * lambda_max(P)``; the certified rate then
+    absorbs whatever positive residual remains.
+
+    .. math::
+
+        A^\top P A \preceq \eta^2 P + r I \preceq \Big(\eta^2 + \frac{r}{\lambda_{\min}(P)}\Big) P.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    P : (dx, dx) array_like
+        Candidate certificate.
+    eta : float
+        Claimed rate, in (0, 1).
+    B : (dx, du) array_like, optional
+        Input matrix; when given, the constants ``C`` and ``C_pnorm`` are filled in.
+    method : str
+        Label of the method that produced ``P``.
+    rtol : float
+        Relative tolerance on the residual (round-off of a solver), default ``1e-6``.
+
+    Returns
+    -------
+    LyapunovCertificate
+
+    Raises
+    ------
+    SolverError
+        If ``P`` is not symmetric, not positive definite, the residual is above tolerance, or the
+        certified rate is not below one.
+    DimensionError
+        On bad shapes or ``eta`` outside (0, 1).
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8.
+    """
+    A = as_matrix("A", A)
+    if A.shape[0] != A.shape[1]:
+        raise DimensionError(f"A: expected a square matrix, found shape {A.shape}")
+    P = as_matrix("P", P, A.shape[0], A.shape[0])
+    eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+    rtol = as_real("rtol", rtol, nonnegative=True)
+    scale = float(np.abs(P).max())
+    if scale == 0.0:
+        raise SolverError(f"certificate ({method}): expected P > 0, found P = 0")
+    asym = float(np.abs(P - P.T).max())
+    if asym > 1e-8 * scale:
+        raise SolverError(f"certificate ({method}): expected a symmetric P, found asymmetry {asym:.3g}")
+    P = (P + P.T) / 2
+    lam = np.linalg.eigvalsh(P)
+    lmin, lmax = float(lam[0]), float(lam[-1])
+    if not lmin > 1e-14 * lmax:
+        raise SolverError(f"certificate ({method}): expected P positive definite, found smallest eigenvalue "
+                          f"{lmin:.3g} (largest {lmax:.3g})")
+    R = A.T @ P @ A - eta**2 * P
+    rmax = float(np.linalg.eigvalsh((R + R.T) / 2)[-1])
+    if rmax > rtol * lmax:
+        raise SolverError(f"certificate ({method}): expected A^T P A - eta^2 P <= 0 at eta={eta:.6g}, found "
+                          f"largest residual eigenvalue {rmax:.3g} > {rtol:g} * lambda_max(P) = {rtol * lmax:.3g}")
+    eta_cert = math.sqrt(eta**2 + max(rmax, 0.0) / lmin)
+    if not eta_cert < 1.0:
+        raise SolverError(f"certificate ({method}): the verified rate {eta_cert:.9g} is not below 1")
+    C = C_p = None
+    if B is not None:
+        B = as_matrix("B", B, rows=A.shape[0])
+        C = math.sqrt(lmax / lmin) * float(np.linalg.norm(B, 2))
+        C_p = math.sqrt(max(float(np.linalg.eigvalsh(B.T @ P @ B)[-1]), 0.0) / lmin)
+    P.setflags(write=False)
+    return LyapunovCertificate(P=P, eta=eta, eta_certified=eta_cert, cond=lmax / lmin, residual_max_eig=rmax,
+                               min_eig=lmin, C=C, C_pnorm=C_p, method=method)
+
+
+def _require_rate(A: np.ndarray, eta: float) -> float:
+    rho = spectral_radius(A)
+    if not rho < eta:
+        raise AssumptionError(f"eta: a certificate with rate eta needs eta > rho(A), found eta={eta:.6g}, "
+                              f"rho(A)={rho:.6g}")
+    return rho
+
+
+def lyapunov_certificate(A, eta, B=None) -> LyapunovCertificate:
+    r"""Closed-form certificate from the discrete Lyapunov equation of ``A / eta``.
+
+    Solves ``(A/eta)^T P (A/eta) - P + I = 0`` with :func:`scipy.linalg.solve_discrete_lyapunov`
+    (argument ``a = (A/eta).T``), so that ``A^T P A = eta^2 (P - I) <= eta^2 P``.
+
+    .. math::
+
+        \|A^j\|_2 \le \sqrt{\operatorname{cond}(P)}\, \eta^j, \qquad C \le \sqrt{\operatorname{cond}(P)}\,\|B\|_2.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    eta : float
+        Rate in ``(rho(A), 1)``.
+    B : (dx, du) array_like, optional
+
+    Returns
+    -------
+    LyapunovCertificate
+        Verified by :func:`verify_certificate`; ``method = "lyapunov"``.
+
+    Raises
+    ------
+    AssumptionError
+        If ``eta <= rho(A)``.
+    SolverError
+        If the solution does not survive re-verification.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8.
+    """
+    A = as_matrix("A", A)
+    eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+    _require_rate(A, eta)
+    P = scipy.linalg.solve_discrete_lyapunov((A / eta).T, np.eye(A.shape[0]))
+    return verify_certificate(A, P, eta, B, method="lyapunov")
+
+
+class _LMI:
+    """The minimum-condition-number LMI of one ``A``, compiled once, ``eta^2`` a DPP parameter."""
+
+    def __init__(self, A: np.ndarray):
+        import cvxpy as cp
+
+        n = A.shape[0]
+        self.cp = cp
+        self.P = cp.Variable((n, n), symmetric=True)
+        self.t = cp.Variable()
+        self.eta2 = cp.Parameter(nonneg=True)
+        eye = np.eye(n)
+        cons = [self.P >> eye, self.P << self.t * eye, A.T @ self.P @ A << self.eta2 * self.P]
+        self.problem = cp.Problem(cp.Minimize(self.t), cons)
+
+    def solve(self, eta: float, solver: str):
+        self.eta2.value = eta**2
+        try:
+            self.problem.solve(solver=solver)
+        except self.cp.error.SolverError as exc:
+            return None, f"{solver} failed ({exc})"
+        if self.problem.status != "optimal" or self.P.value is None:
+            return None, f"{solver} returned status {self.problem.status}"
+        return np.array(self.P.value), "optimal"
+
+
+def _lmi_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("cvxpy") is not None
+
+
+def lmi_certificate(A, eta, B=None, *, solvers=("CLARABEL", "SCS"), _problem=None) -> LyapunovCertificate:
+    r"""Minimum-condition-number Lyapunov certificate at a fixed rate (an SDP solved with cvxpy).
+
+    .. math::
+
+        \min_{P, t}\; t \quad\text{s.t.}\quad I \preceq P \preceq t I,\qquad A^\top P A \preceq \eta^2 P,
+
+    whose optimum is ``t* = min cond(P)``, giving the smallest constant ``sqrt(cond P) ||B||`` of the
+    form of THEORY.md section 8 at this ``eta``. ``eta^2`` is a DPP parameter, so sweeps over
+    ``eta`` reuse one compiled problem.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    eta : float
+        Rate in ``(rho(A), 1)``.
+    B : (dx, du) array_like, optional
+    solvers : sequence of str
+        Tried in order; the first whose answer is ``optimal`` *and* survives
+        :func:`verify_certificate` is returned. Default CLARABEL, then SCS.
+
+    Returns
+    -------
+    LyapunovCertificate
+        ``method = "lmi-<SOLVER>"``.
+
+    Raises
+    ------
+    AssumptionError
+        If ``eta <= rho(A)`` (the LMI is infeasible).
+    SolverError
+        If cvxpy is missing or no solver produced a certificate that passes re-verification.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8.
+    """
+    A = as_matrix("A", A)
+    eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+    _require_rate(A, eta)
+    if not _lmi_available():
+        raise SolverError("lmi: cvxpy is not installed (pip install cvxpy)")
+    problem = _problem if _problem is not None else _LMI(A)
+    failures = []
+    for solver in solvers:
+        P, status = problem.solve(eta, solver)
+        if P is None:
+            failures.append(status)
+            continue
+        try:
+            return verify_certificate(A, P, eta, B, method=f"lmi-{solver}")
+        except SolverError as exc:
+            failures.append(str(exc))
+    raise SolverError(f"lmi: no verified certificate at eta={eta:.6g}: " + "; ".join(failures))
+
+
+@dataclass(frozen=True)
+class GainSum:
+    r"""``Gamma = sum_{j>=0} ||A^j B||`` with a certified bound on the part not summed.
+
+    .. math::
+
+        \Gamma = \sum_{j<J} g_j + \sum_{j \ge J} g_j, \qquad
+        \sum_{j\ge J} g_j \le \frac{\|P^{1/2} A^J B\|_2}{\sqrt{\lambda_{\min}(P)}\,(1 - \eta_c)}.
+
+    Attributes
+    ----------
+    partial : float
+        ``sum_{j<J} g_j``.
+    tail_bound : float
+        Certified bound on ``sum_{j>=J} g_j`` (from the certificate at rate ``eta_c``).
+    upper : float
+        ``partial + tail_bound``: a valid (slightly conservative) value of ``Gamma``.
+    terms : int
+        ``J``.
+    converged : bool
+        Whether ``tail_bound <= rtol * partial + atol`` was reached within ``max_terms``.
+    certificate : LyapunovCertificate
+        The certificate used for the tail.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 3 (max-type gamma); THEORY.md section 8.
+    """
+
+    partial: float
+    tail_bound: float
+    upper: float
+    terms: int
+    converged: bool
+    certificate: LyapunovCertificate
+
+    def to_dict(self) -> dict:
+        """JSON-ready description."""
+        return {"partial": self.partial, "tail_bound": self.tail_bound, "upper": self.upper, "terms": self.terms,
+                "converged": self.converged, "tail_certificate": self.certificate.method,
+                "tail_rate": self.certificate.eta_certified}
+
+
+def _pnorm_log(M: np.ndarray, P: np.ndarray) -> float:
+    """``log ||P^{1/2} M||_2``."""
+    top = float(np.linalg.eigvalsh(M.T @ P @ M)[-1])
+    return 0.5 * math.log(top) if top > 0 else -math.inf
+
+
+def gain_sum(A, B, *, rtol: float = 1e-10, atol: float = 0.0, certificate: LyapunovCertificate | None = None,
+             max_terms: int = 1_000_000) -> GainSum:
+    r"""The max-type P-IISS gain ``Gamma = sum_j ||A^j B||``, summed until the tail is provably small.
+
+    .. math::
+
+        \Gamma = \sum_{j \ge 0} \|A^j B\|_2 , \qquad \text{stop at the first } J \text{ with }
+        \text{tail bound} \le \mathrm{rtol} \sum_{j<J} g_j + \mathrm{atol}.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+        Must have spectral radius ``< 1``.
+    B : (dx, du) array_like
+    rtol, atol : float
+        Stopping tolerance on the certified tail bound.
+    certificate : LyapunovCertificate, optional
+        Certificate for the tail; default :func:`lyapunov_certificate` at ``eta_c = (1 + rho)/2``.
+    max_terms : int
+        Cap on ``J``; if reached, ``converged`` is ``False`` and the (larger) tail bound is reported.
+
+    Returns
+    -------
+    GainSum
+
+    Raises
+    ------
+    AssumptionError
+        If ``rho(A) >= 1`` (use :func:`horizon_gain`).
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 3; THEORY.md section 8.
+    """
+    A, B = _system(A, B)
+    rtol = as_real("rtol", rtol, nonnegative=True)
+    atol = as_real("atol", atol, nonnegative=True)
+    max_terms = as_int("max_terms", max_terms, minimum=1)
+    rho = spectral_radius(A)
+    if not rho < 1:
+        raise AssumptionError(f"A: the gain sum is finite only when rho(A) < 1, found rho(A)={rho:.6g}")
+    cert = certificate if certificate is not None else lyapunov_certificate(A, (1.0 + rho) / 2.0, B)
+    P, lmin, eta_c = cert.P, cert.min_eig, cert.eta_certified
+    partial = 0.0
+    tail = math.inf
+    terms = 0
+    converged = False
+    for j, M, log_scale in _profile(A, B):
+        if log_scale == -math.inf:
+            tail, terms, converged = 0.0, j, True
+            break
+        tail = _exp(log_scale + _pnorm_log(M, P) - 0.5 * math.log(lmin)) / (1.0 - eta_c)
+        terms = j
+        if tail <= rtol * partial + atol:
+            converged = True
+            break
+        if j >= max_terms:
+            break
+        partial += _exp(log_scale + math.log(np.linalg.norm(M, 2)))
+    return GainSum(partial=partial, tail_bound=tail, upper=partial + tail, terms=terms, converged=converged,
+                   certificate=cert)
+
+
+def horizon_gain(A, B, H: int) -> float:
+    r"""The horizon-dependent gain ``Gamma_H = sum_{j<H} ||A^j B||`` (for any spectral radius).
+
+    .. math::
+
+        \Gamma_H = \sum_{j=0}^{H-1} \|A^j B\|_2 .
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    B : (dx, du) array_like
+    H : int
+        Horizon, ``>= 1``.
+
+    Returns
+    -------
+    float
+        ``inf`` if the sum overflows (``rho(A) > 1`` and long horizons). For ``rho(A) < 1`` and ``H``
+        beyond the terms :func:`gain_sum` needs for a certified tail (relative ``1e-10``), the
+        certified upper value ``GainSum.upper`` (exceeding the exact sum by at most that tail).
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 2.
+    """
+    A, B = _system(A, B)
+    H = as_int("H", H, minimum=1)
+    if spectral_radius(A) < 1:
+        # past the terms gain_sum needed for a certified tail, sum_{j<H} g_j lies within that tail of
+        # the partial sum: return the certified upper value instead of summing H terms one SVD each
+        gs = gain_sum(A, B)
+        if gs.converged and H > gs.terms:
+            return gs.upper
+    total = 0.0
+    for j, M, log_scale in _profile(A, B):
+        if j >= H or log_scale == -math.inf or total == math.inf:
+            break
+        total += _exp(log_scale + math.log(np.linalg.norm(M, 2)))
+    return total
+
+
+@dataclass(frozen=True)
+class PEIISSConstant:
+    r"""The exact P-EIISS constant ``C(eta) = sup_j ||A^j B|| / eta^j`` and where its sup stops.
+
+    .. math::
+
+        C(\eta) = \sup_{j \ge 0} \frac{\|A^j B\|_2}{\eta^j} = \max_{j \le \mathrm{stop}} \frac{\|A^j B\|_2}{\eta^j}.
+
+    Attributes
+    ----------
+    eta : float
+    C : float
+        The exact sup (tight: ``g_argmax = C eta^argmax``).
+    argmax : int
+        Index ``j`` attaining the sup.
+    stop : int
+        The sup was proven to be attained at ``j <= stop`` (see :func:`peiiss_constant`).
+    certificate : LyapunovCertificate
+        The certificate (at a rate ``eta_c < eta``) that proves the stop.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8.
+    """
+
+    eta: float
+    C: float
+    argmax: int
+    stop: int
+    certificate: LyapunovCertificate
+
+    def to_dict(self) -> dict:
+        """JSON-ready description."""
+        return {"eta": self.eta, "C": self.C, "argmax": self.argmax, "stop": self.stop,
+                "stop_certificate": self.certificate.method, "stop_rate": self.certificate.eta_certified}
+
+
+def peiiss_constant(A, B, eta, *, certificate: LyapunovCertificate | None = None,
+                    max_terms: int = 1_000_000) -> PEIISSConstant:
+    r"""Exact ``C(eta) = sup_{j>=0} ||A^j B||_2 / eta^j`` for ``eta in (rho(A), 1)``.
+
+    **Where the sup stops.** Take a certificate ``P`` with rate ``eta_c < eta``. For every
+    ``J`` and ``i >= 0``,
+
+    .. math::
+
+        \frac{g_{J+i}}{\eta^{J+i}} \le \frac{s_J}{\eta^J}\Big(\frac{\eta_c}{\eta}\Big)^i \le \frac{s_J}{\eta^J},
+        \qquad s_J = \frac{\|P^{1/2} A^J B\|_2}{\sqrt{\lambda_{\min}(P)}} ,
+
+    so as soon as ``s_J / eta^J`` is at most the running maximum of ``g_j / eta^j`` over
+    ``j <= J``, no later term can exceed it and the sup equals that maximum. Since
+    ``s_J / eta^J <= s_0 (eta_c/eta)^J`` decreases geometrically the stop is reached after about
+    ``log(sqrt(cond P)) / log(eta/eta_c)`` steps.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    B : (dx, du) array_like
+    eta : float
+        Rate in ``(rho(A), 1)``.
+    certificate : LyapunovCertificate, optional
+        A certificate with ``eta_certified < eta``; default :func:`lyapunov_certificate` at
+        ``eta_c = (rho + eta) / 2``.
+    max_terms : int
+        Safety cap; reaching it raises :class:`SolverError`.
+
+    Returns
+    -------
+    PEIISSConstant
+
+    Raises
+    ------
+    AssumptionError
+        If ``eta <= rho(A)`` (then ``C(eta)`` is infinite) or the certificate's rate is not below ``eta``.
+    SolverError
+        If the stop is not reached within ``max_terms``.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (P-EIISS); THEORY.md section 8.
+    """
+    A, B = _system(A, B)
+    eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+    max_terms = as_int("max_terms", max_terms, minimum=1)
+    rho = _require_rate(A, eta)
+    cert = certificate if certificate is not None else lyapunov_certificate(A, (rho + eta) / 2.0, B)
+    if not cert.eta_certified < eta:
+        raise AssumptionError(f"certificate: expected a rate below eta={eta:.6g}, found "
+                              f"{cert.eta_certified:.6g}")
+    log_eta = math.log(eta)
+    half_log_lmin = 0.5 * math.log(cert.min_eig)
+    best, arg = -math.inf, 0
+    for j, M, log_scale in _profile(A, B):
+        if log_scale == -math.inf:
+            return PEIISSConstant(eta=eta, C=_exp(best), argmax=arg, stop=j, certificate=cert)
+        val = log_scale + math.log(np.linalg.norm(M, 2)) - j * log_eta
+        if val > best:
+            best, arg = val, j
+        bound = log_scale + _pnorm_log(M, cert.P) - half_log_lmin - j * log_eta
+        if bound <= best:
+            return PEIISSConstant(eta=eta, C=_exp(best), argmax=arg, stop=j, certificate=cert)
+        if j >= max_terms:
+            break
+    raise SolverError(f"peiiss_constant: the sup did not provably stop within {max_terms} terms at eta={eta:.6g}")
+
+
+@dataclass(frozen=True)
+class StabilityReport:
+    r"""Everything the checker says about the stability of ``x+ = A x + B u + w``.
+
+    Attributes
+    ----------
+    spectral_radius : float
+    globally_p_iiss : bool
+        ``rho(A) < 1``: a horizon-free gain exists.
+    gain_sum : GainSum or None
+        ``Gamma`` (``None`` when not globally P-IISS).
+    horizon_gain : float or None
+        ``Gamma_H`` at the requested horizon.
+    eta, C : float or None
+        The P-EIISS constants reported (``g_j <= C eta^j`` for all ``j``).
+    method : str
+        Which method produced ``(C, eta)``: ``"exact"`` (exact sup, stop proven by a Lyapunov
+        certificate), ``"lmi-CLARABEL"``/``"lmi-SCS"`` or ``"lyapunov"`` (``sqrt(cond P) ||B||``),
+        or ``"none"``.
+    exact, lyapunov, lmi : PEIISSConstant / LyapunovCertificate or None
+        The three computations at the reported ``eta`` (``lmi`` is ``None`` if not requested or it
+        failed; see ``notes``).
+    reason : str
+        One sentence with the numbers.
+    notes : tuple of str
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md sections 2 and 8.
+    """
+
+    spectral_radius: float
+    globally_p_iiss: bool
+    gain_sum: GainSum | None
+    horizon_gain: float | None
+    eta: float | None
+    C: float | None
+    method: str
+    exact: PEIISSConstant | None
+    lyapunov: LyapunovCertificate | None
+    lmi: LyapunovCertificate | None
+    reason: str
+    notes: tuple = ()
+
+    @property
+    def Gamma(self) -> float | None:
+        """The certified max-type gain (``gain_sum.upper``), or ``None``."""
+        return None if self.gain_sum is None else self.gain_sum.upper
+
+    def to_dict(self) -> dict:
+        """JSON-ready; ``gain_sum`` is the certified value of Gamma (partial sum + tail bound)."""
+        hg = self.horizon_gain
+        return {
+            "spectral_radius": self.spectral_radius,
+            "globally_p_iiss": self.globally_p_iiss,
+            "gain_sum": self.Gamma,
+            "gain_sum_detail": None if self.gain_sum is None else self.gain_sum.to_dict(),
+            "horizon_gain": hg if hg is None or math.isfinite(hg) else None,
+            "eta": self.eta,
+            "C": self.C,
+            "method": self.method,
+            "C_exact": None if self.exact is None else self.exact.C,
+            "C_lyapunov": None if self.lyapunov is None else self.lyapunov.C,
+            "C_lmi": None if self.lmi is None else self.lmi.C,
+            "exact": None if self.exact is None else self.exact.to_dict(),
+            "lyapunov": None if self.lyapunov is None else {k: v for k, v in self.lyapunov.to_dict().items()
+                                                            if k != "P"},
+            "lmi": None if self.lmi is None else {k: v for k, v in self.lmi.to_dict().items() if k != "P"},
+            "reason": self.reason,
+            "notes": list(self.notes),
+        }
+
+
+_METHODS = ("exact", "lmi", "lyapunov")
+
+
+def analyze_stability(A, B, **options) -> StabilityReport:
+    r"""Spectral radius, Gamma, and certified P-EIISS constants of ``x+ = A x + B u + w``.
+
+    .. math::
+
+        \|A^j B\|_2 \le C \eta^j \;\;\forall j \ge 0, \qquad \Gamma = \sum_j \|A^j B\|_2 \le \frac{C}{1-\eta}.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    B : (dx, du) array_like
+    H : int, optional
+        Horizon; ``Gamma_H`` is reported when given (always useful when ``rho(A) >= 1``).
+    eta : float, optional
+        Rate to report constants at. Default: the ``eta`` on the grid
+        ``rho + f (1 - rho)``, ``f in {0.02, 0.05, 0.1, ..., 0.9}``, that minimises ``C(eta) / (1 - eta)``
+        for the chosen method (the P-EIISS bound on Gamma).
+    method : {"exact", "lmi", "lyapunov"}
+        Which constant is reported as ``C`` (default ``"exact"``). The others are still computed
+        at the same ``eta`` for comparison (``lmi`` only if ``lmi=True``).
+    lmi : bool
+        Also solve the LMI (default ``True``; cvxpy missing or failing gives a note, not an error,
+        unless ``method="lmi"``).
+
+    Returns
+    -------
+    StabilityReport
+        Never raises for an unstable or marginal ``A``: it is reported as not globally P-IISS with
+        its spectral radius.
+
+    Raises
+    ------
+    DimensionError
+        On bad shapes.
+    TypeError
+        On unknown options.
+    SolverError
+        If ``method="lmi"`` and no verified LMI certificate was found.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3, Theorems 2, 3 and 7; THEORY.md sections 2 and 8.
+    """
+    A, B = _system(A, B)
+    H = options.pop("H", None)
+    eta = options.pop("eta", None)
+    method = options.pop("method", "exact")
+    use_lmi = bool(options.pop("lmi", True))
+    reject_unknown_kwargs("analyze_stability", options)
+    if method not in _METHODS:
+        raise DimensionError(f"method: expected one of {', '.join(_METHODS)}, found {method!r}")
+    if H is not None:
+        H = as_int("H", H, minimum=1)
+    rho = spectral_radius(A)
+    hg = horizon_gain(A, B, H) if H is not None else None
+    if not rho < 1:
+        kind = "marginally stable" if math.isclose(rho, 1.0, rel_tol=0, abs_tol=1e-12) else "unstable"
+        reason = (f"not globally P-IISS: spectral radius rho(A)={rho:.6g} >= 1 ({kind}); the gain "
+                  + (f"Gamma_H={hg:.6g} at H={H} grows with H" if hg is not None else "grows with the horizon"))
+        return StabilityReport(spectral_radius=rho, globally_p_iiss=False, gain_sum=None, horizon_gain=hg,
+                               eta=None, C=None, method="none", exact=None, lyapunov=None, lmi=None,
+                               reason=reason)
+    notes = []
+    if eta is None:
+        etas = [rho + f * (1.0 - rho) for f in _ETA_FRACTIONS]
+    else:
+        eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+        if not eta > rho:
+            raise AssumptionError(f"eta: expected eta in (rho(A), 1) = ({rho:.6g}, 1), found {eta:.6g}")
+        etas = [eta]
+    problem = None
+    if use_lmi or method == "lmi":
+        if _lmi_available():
+            problem = _LMI(A)
+        elif method == "lmi":
+            raise SolverError("lmi: cvxpy is not installed (pip install cvxpy)")
+        else:
+            notes.append("LMI skipped: cvxpy is not installed")
+
+    def constant(e):
+        if method == "exact":
+            return peiiss_constant(A, B, e).C
+        if method == "lyapunov":
+            return lyapunov_certificate(A, e, B).C
+        return lmi_certificate(A, e, B, _problem=problem).C
+
+    if len(etas) > 1:
+        scores = []
+        for e in etas:
+            try:
+                scores.append(constant(e) / (1.0 - e))
+            except SolverError as exc:
+                notes.append(f"eta={e:.6g} skipped: {exc}")
+                scores.append(math.inf)
+        eta = etas[int(np.argmin(scores))]
+    exact = peiiss_constant(A, B, eta)
+    lyap = lyapunov_certificate(A, eta, B)
+    lmi = None
+    if problem is not None:
+        try:
+            lmi = lmi_certificate(A, eta, B, _problem=problem)
+        except SolverError as exc:
+            if method == "lmi":
+                raise
+            notes.append(str(exc))
+    chosen = {"exact": exact, "lyapunov": lyap, "lmi": lmi}[method]
+    C = chosen.C
+    label = method if method == "exact" else chosen.method
+    gs = gain_sum(A, B, certificate=lyapunov_certificate(A, (1.0 + rho) / 2.0, B))
+    reason = (f"globally P-EIISS: rho(A)={rho:.6g} < 1; ||A^j B|| <= C eta^j with C={C:.6g}, eta={eta:.6g} "
+              f"({label}); Gamma={gs.upper:.6g} (tail bound {gs.tail_bound:.2g})")
+    return StabilityReport(spectral_radius=rho, globally_p_iiss=True, gain_sum=gs, horizon_gain=hg, eta=eta, C=C,
+                           method=label, exact=exact, lyapunov=lyap, lmi=lmi, reason=reason, notes=tuple(notes))
+
+
+@dataclass(frozen=True)
+class GaussianPIISS:
+    r"""The constants of the appendix proposition (Gaussian noise, Gaussian expert).
+
+    Attributes
+    ----------
+    C, eta : float
+        ``gamma_t((a_k)) = sum_k C eta^{t-k} a_k``.
+    d : float
+        ``rho_m / (C A_H(eta))``.
+    delta : float
+        Probability of leaving the contractive region (may exceed 1, i.e. be vacuous).
+    L_cl : float
+        ``eta + C L_mu``.
+    A_H_eta, A_H_Lcl : float
+        ``A_H(eta)`` and ``A_H(L_cl)``, with ``A_H(L) = sum_{j<H} L^j``.
+
+    References
+    ----------
+    Cao & Xie 2026, appendix proposition on local P-IISS; THEORY.md section 2.
+    """
+
+    C: float
+    eta: float
+    d: float
+    delta: float
+    L_cl: float
+    A_H_eta: float
+    A_H_Lcl: float
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (infinite values as ``None``)."""
+        return {k: (v if math.isfinite(v) else None) for k, v in self.__dict__.items()}
+
+
+def _geometric_sum(L: float, H: int) -> float:
+    if L == 1.0:
+        return float(H)
+    with np.errstate(over="ignore"):
+        val = (np.float64(L) ** H - 1.0) / (L - 1.0)
+    return float(val)
+
+
+def gaussian_piiss(*, eta, C, L_mu, sigma, sigma_pi, rho_m, H, dx, du) -> GaussianPIISS:
+    r"""``(gamma, d, delta)`` of the appendix proposition for a locally contractive system.
+
+    Dynamics ``x+ = f(x, u) + w``, ``w ~ N(0, sigma^2 I)``, expert ``N(mu(x), sigma_pi^2 I)``, with
+    ``||f(x,u) - f(x',u')|| <= eta ||x - x'|| + C ||u - u'||`` and ``mu`` ``L_mu``-Lipschitz on a set S
+    that the nominal trajectory stays ``2 rho_m`` inside of. Then the expert's law is
+    ``(gamma, delta)``-``d``-locally P-IISS with
+
+    .. math::
+
+        \gamma_t((a_k)) = \sum_k C\eta^{t-k} a_k,\qquad d = \frac{\rho_m}{C A_H(\eta)},
+
+        \delta = H e^{-\frac12\big(\frac{\rho_m}{2\sigma A_H(L_{cl})} - \sqrt{d_x}\big)_+^2}
+               + H e^{-\frac12\big(\frac{\rho_m}{2 C \sigma_\pi A_H(L_{cl})} - \sqrt{d_u}\big)_+^2},
+        \quad L_{cl} = \eta + C L_\mu,\; A_H(L) = \sum_{j<H} L^j .
+
+    A zero ``sigma`` (or ``sigma_pi``) removes its term.
+
+    Parameters
+    ----------
+    eta : float
+        Contraction factor in (0, 1).
+    C : float
+        Input gain, ``> 0``.
+    L_mu : float
+        Lipschitz constant of the expert's mean, ``>= 0``.
+    sigma, sigma_pi : float
+        Noise scales, ``>= 0``.
+    rho_m : float
+        Margin, ``> 0``.
+    H : int
+        Horizon.
+    dx, du : int
+        Dimensions.
+
+    Returns
+    -------
+    GaussianPIISS
+
+    References
+    ----------
+    Cao & Xie 2026, appendix proposition (sufficient condition for local P-IISS); THEORY.md section 2.
+    """
+    eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+    C = as_real("C", C, positive=True)
+    L_mu = as_real("L_mu", L_mu, nonnegative=True)
+    sigma = as_real("sigma", sigma, nonnegative=True)
+    sigma_pi = as_real("sigma_pi", sigma_pi, nonnegative=True)
+    rho_m = as_real("rho_m", rho_m, positive=True)
+    H = as_int("H", H, minimum=1)
+    dx = as_int("dx", dx, minimum=1)
+    du = as_int("du", du, minimum=1)
+    L_cl = eta + C * L_mu
+    a_eta = _geometric_sum(eta, H)
+    a_cl = _geometric_sum(L_cl, H)
+
+    def term(scale: float, dim: int) -> float:
+        if scale == 0.0:
+            return 0.0
+        z = max(rho_m / (2.0 * scale * a_cl) - math.sqrt(dim), 0.0)
+        return H * math.exp(-0.5 * z * z)
+
+    delta = term(sigma, dx) + term(C * sigma_pi, du)
+    return GaussianPIISS(C=C, eta=eta, d=rho_m / (C * a_eta), delta=delta, L_cl=L_cl, A_H_eta=a_eta, A_H_Lcl=a_cl)
