@@ -182,9 +182,9 @@ def test_unexpected_errors_are_one_line_unless_debugging(monkeypatch, capsys):
     def boom(args):
         raise ZeroDivisionError("planted bug")
 
-    import qbc_theory.cli as cli
+    import qbc_theory.cli.check as check_command
 
-    monkeypatch.setattr(cli, "_cmd_check", boom)
+    monkeypatch.setattr(check_command, "run", boom)
     code, out, err = run(capsys, "check", "whatever.toml")
     assert code == 1 and "internal error: ZeroDivisionError: planted bug" in err and "Traceback" not in err
     monkeypatch.setenv("QBC_DEBUG", "1")
