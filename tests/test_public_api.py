@@ -60,3 +60,16 @@ def test_plain_import_stays_light():
             "print(','.join(m for m in ('matplotlib', 'cvxpy', 'sympy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == ""
+
+
+def test_instance_without_name_is_labelled_by_the_file_stem(tmp_path):
+    """Regression: a loop variable in ``instance_from_dict`` shadowed ``name``, labelling every such instance "n"."""
+    from pathlib import Path
+
+    text = Path(__file__).parents[1].joinpath("experiments/instances/gaussian_binning.toml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("name ="))
+    path = tmp_path / "my_system.toml"
+    path.write_text(text)
+    assert qbc_theory.load_instance(path).name == "my_system"
+    assert qbc_theory.instance_from_dict(__import__("tomllib").loads(text)).name == "instance"
+    assert qbc_theory.instance_from_dict(__import__("tomllib").loads(text), name="given").name == "given"

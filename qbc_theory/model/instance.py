@@ -257,9 +257,9 @@ def instance_from_dict(doc: dict, name: str = "instance") -> Instance:
     try:
         horizon = as_int("horizon", run["horizon"], minimum=1)
         n = as_int("n", run.get("n", 100), minimum=1)
-        for name, value, cap in (("horizon", horizon, MAX_HORIZON), ("n", n, MAX_TRAJECTORIES)):
+        for key, value, cap in (("horizon", horizon, MAX_HORIZON), ("n", n, MAX_TRAJECTORIES)):
             if value > cap:
-                raise DimensionError(f"{name}: expected at most {cap}, found {value}")
+                raise DimensionError(f"{key}: expected at most {cap}, found {value}")
         delta = as_real("delta", run.get("delta", 0.05), low=0, high=1, open_low=True, open_high=True)
         seed = as_int("seed", run.get("seed", 0), minimum=0)
     except DimensionError as exc:
