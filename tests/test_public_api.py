@@ -10,7 +10,7 @@ import pytest
 import qbc_theory
 
 MODULES = ("model.errors", "model.dynamics", "model.experts", "model.quantizers", "model.rewards", "model.instance",
-           "model.validation", "cli", "theory.symbols", "theory.bounds", "figures.verify_plots",
+           "model.validation", "cli", "theory.symbols", "theory.bounds", "theory.bound", "theory.catalog", "figures.verify_plots",
            "theory.inequality", "checker.stability", "checker.smoothness", "checker.report", "engine.rollout",
            "engine.learning", "engine.simulation", "engine.constructions", "verification.scaling",
            "verification.runner", "verification.verdicts", "verification.claims", "figures.plots", "figures.paper")
