@@ -1,0 +1,455 @@
+r"""Incremental stability of Lur'e systems ``x+ = A x + B u + G phi(C x) + w``: an LMI certificate.
+
+With shared noise two trajectories of a Lur'e system differ by increments that obey
+
+.. math::
+
+    \Delta x_{t+1} = A\,\Delta x_t + G\,\Delta\phi_t + B\,\Delta u_t,\qquad
+    \Delta\phi_{t,i} = s_{t,i}\,(C\Delta x_t)_i,\quad s_{t,i}\in[a_i, b_i],
+
+where ``[a, b]`` is the incremental sector of ``phi`` (tanh and clip: ``[0, 1]``; sin: ``[-1, 1]``).
+The incremental circle criterion (an S-procedure with a diagonal multiplier ``Lambda``) asks for
+``P > 0``, ``Lambda >= 0`` and ``eta in (0, 1)`` with
+
+.. math::
+
+    \begin{bmatrix} A^\top P A - \eta^2 P & A^\top P G \\ G^\top P A & G^\top P G \end{bmatrix}
+    + \begin{bmatrix} -C^\top \Lambda_{ab} C & C^\top \Lambda_{m} \\ \Lambda_{m} C & -\Lambda \end{bmatrix}
+    \preceq 0, \qquad \Lambda_{ab} = \operatorname{diag}(\lambda_i a_i b_i),\;
+    \Lambda_m = \operatorname{diag}\big(\lambda_i \tfrac{a_i + b_i}{2}\big),
+
+which gives ``||A dx + G dphi||_P <= eta ||dx||_P`` for every admissible increment (THEORY.md section
+8b), hence open-loop P-EIISS:
+
+.. math::
+
+    \|\Delta x_{t}\|_2 \le C_0\,\eta^{t}\|\Delta x_0\|_2 + \sum_{k<t} C\,\eta^{t-1-k}\|\Delta u_k\|_2,
+    \qquad C_0 = \sqrt{\operatorname{cond} P},\quad C = \frac{\|P^{1/2}B\|_2}{\sqrt{\lambda_{\min}(P)}}
+    \le \sqrt{\operatorname{cond} P}\,\|B\|_2,
+
+and the max-type gain ``Gamma = C / (1 - eta)``. In the paper's indexing (``u_k`` acts on
+``x_{k+1}``) the input term reads ``sum_{k<=t} C eta^{t-k} r_k`` for ``x_{t+1}``: Definition 3.
+
+For a fixed ``eta`` the LMI is linear in ``(P, Lambda)``; :func:`incremental_certificate` bisects on
+``eta``, then minimises ``cond(P)`` on a grid of rates above the smallest feasible one and keeps the
+rate with the smallest ``Gamma``. Every answer of the solver is re-verified in numpy
+(:func:`verify_incremental_certificate`) before a constant is derived from it. A system without a
+certificate is reported **not certified**, never unstable: the LMI is only sufficient.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from itertools import product
+
+import numpy as np
+
+from ..model.errors import DimensionError, SolverError
+from ..model.validation import as_matrix, as_real, as_vector, reject_unknown_kwargs
+from .stability import _lmi_available, spectral_radius
+
+__all__ = [
+    "IncrementalCertificate",
+    "verify_incremental_certificate",
+    "incremental_certificate",
+]
+
+# Largest rate tried: a certificate above it would give Gamma > 1e4 C, useless for any bound.
+_ETA_MAX = 0.9999
+# Bisection stops when the bracket [infeasible, feasible] is narrower than this.
+_BISECT_TOL = 2e-3
+# Fractions of the gap (_ETA_MAX - eta_min) at which cond(P) is minimised when eta is not given.
+_ETA_FRACTIONS = (0.0, 0.05, 0.15, 0.3, 0.5, 0.75)
+# Above this many nonlinear channels only the two uniform slope vertices are checked.
+_MAX_VERTEX_CHANNELS = 10
+
+
+def _lure(A, B, G, C, sector):
+    A = as_matrix("A", A)
+    n = A.shape[0]
+    if A.shape[1] != n:
+        raise DimensionError(f"A: expected a square matrix, found shape {A.shape}")
+    B = as_matrix("B", B, rows=n)
+    G = as_matrix("G", G, rows=n)
+    p = G.shape[1]
+    C = as_matrix("C", C, rows=p, cols=n)
+    if isinstance(sector, (str, bytes)) or not hasattr(sector, "__len__") or len(sector) != 2:
+        raise DimensionError(f"sector: expected a pair (a, b), found {sector!r}")
+    a = np.broadcast_to(as_vector("sector[0]", sector[0]), (p,)) if np.ndim(sector[0]) == 0 else \
+        as_vector("sector[0]", sector[0], size=p)
+    b = np.broadcast_to(as_vector("sector[1]", sector[1]), (p,)) if np.ndim(sector[1]) == 0 else \
+        as_vector("sector[1]", sector[1], size=p)
+    a, b = np.array(a, dtype=float), np.array(b, dtype=float)
+    if np.any(a > b):
+        i = int(np.argmax(a > b))
+        raise DimensionError(f"sector: expected a <= b, found a={a[i]:g} > b={b[i]:g} (channel {i})")
+    return A, B, G, C, a, b
+
+
+def _block(A, G, C, a, b, P, lam, eta):
+    """The LMI's block matrix at ``(P, Lambda, eta)`` in numpy (symmetrised)."""
+    Lab = np.diag(lam * a * b)
+    Lm = np.diag(lam * (a + b) / 2.0)
+    M11 = A.T @ P @ A - eta**2 * P - C.T @ Lab @ C
+    M12 = A.T @ P @ G + C.T @ Lm
+    M22 = G.T @ P @ G - np.diag(lam)
+    M = np.block([[M11, M12], [M12.T, M22]])
+    return (M + M.T) / 2.0
+
+
+@dataclass(frozen=True)
+class IncrementalCertificate:
+    r"""Result of :func:`incremental_certificate`: a verified incremental P-EIISS certificate, or why not.
+
+    .. math::
+
+        \|\Delta x_t\| \le C_0 \eta^t \|\Delta x_0\| + \sum_{k<t} C \eta^{t-1-k}\|\Delta u_k\|,
+        \qquad \Gamma = \frac{C}{1-\eta}.
+
+    Attributes
+    ----------
+    certified : bool
+        Whether a certificate was found *and* survived the numpy re-verification.
+    eta : float or None
+        The certified rate (``eta_requested`` plus whatever the verified residual costs).
+    eta_requested : float or None
+        The rate at which the LMI was solved.
+    eta_min : float or None
+        Smallest rate found feasible by the bisection (``None`` when ``eta`` was given).
+    P : (dx, dx) ndarray or None
+    Lambda : (p,) ndarray or None
+        Diagonal of the multiplier.
+    cond : float or None
+        ``cond(P)``.
+    C : float or None
+        ``||P^{1/2} B|| / sqrt(lambda_min(P))``: the input constant of P-EIISS.
+    C_cond : float or None
+        ``sqrt(cond P) ||B||`` (THEORY.md section 8b's form, ``>= C``).
+    C_x0 : float or None
+        ``sqrt(cond P)``: the constant of the initial-condition term.
+    Gamma : float or None
+        Max-type gain ``C / (1 - eta)``.
+    residual_max_eig : float or None
+        Largest eigenvalue of the block matrix at ``eta_requested``.
+    method : str
+        ``"lmi-CLARABEL"``, ``"lmi-SCS"``, ``"given"`` or ``"none"``.
+    reason : str
+        One sentence: what is certified, or why nothing is (never "unstable").
+    necessary_radius : float
+        Largest spectral radius of ``A + G diag(s) C`` over the slope vertices checked: any certificate
+        has ``eta >= necessary_radius``, so a value ``>= 1`` rules out a certificate of this form.
+    solves : int
+        Number of SDP solves.
+    seconds : float
+        Wall time of the search.
+    notes : tuple of str
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (P-EIISS), Theorem 3 (max-type gamma); THEORY.md section 8b.
+    """
+
+    certified: bool
+    eta: float | None
+    eta_requested: float | None
+    eta_min: float | None
+    P: np.ndarray | None
+    Lambda: np.ndarray | None
+    cond: float | None
+    C: float | None
+    C_cond: float | None
+    C_x0: float | None
+    Gamma: float | None
+    residual_max_eig: float | None
+    method: str
+    reason: str
+    necessary_radius: float
+    solves: int = 0
+    seconds: float = 0.0
+    notes: tuple = field(default_factory=tuple)
+
+    @property
+    def peiiss(self) -> dict | None:
+        """The P-EIISS constants ``{"C", "eta", "C_x0", "Gamma"}`` (``None`` when not certified)."""
+        if not self.certified:
+            return None
+        return {"C": self.C, "eta": self.eta, "C_x0": self.C_x0, "Gamma": self.Gamma}
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (matrices as nested lists)."""
+        return {"certified": self.certified, "status": "certified" if self.certified else "not certified",
+                "eta": self.eta, "eta_requested": self.eta_requested, "eta_min": self.eta_min,
+                "C": self.C, "C_cond": self.C_cond, "C_x0": self.C_x0, "Gamma": self.Gamma, "cond": self.cond,
+                "peiiss": self.peiiss, "residual_max_eig": self.residual_max_eig, "method": self.method,
+                "reason": self.reason, "necessary_radius": self.necessary_radius, "solves": self.solves,
+                "seconds": self.seconds, "notes": list(self.notes),
+                "P": None if self.P is None else self.P.tolist(),
+                "Lambda": None if self.Lambda is None else self.Lambda.tolist()}
+
+
+def verify_incremental_certificate(A, B, G, C, sector, P, Lambda, eta, *, method: str = "given",
+                                   rtol: float = 1e-7) -> IncrementalCertificate:
+    r"""Re-verify an incremental sector certificate in numpy and derive its constants.
+
+    Checks ``P`` symmetric positive definite, ``Lambda >= 0``, and that the largest eigenvalue ``r``
+    of the block matrix ``M(P, Lambda, eta)`` of the module docstring is at most
+    ``rtol * max(lambda_max(P), max Lambda)``. A positive ``r`` is absorbed into the rate: with
+    ``s_max = max(|a|, |b|)``, ``||dphi|| <= s_max ||C|| ||dx||`` and
+
+    .. math::
+
+        \|A\Delta x + G\Delta\phi\|_P^2 \le \eta^2\|\Delta x\|_P^2 + r\,(\|\Delta x\|^2 + \|\Delta\phi\|^2)
+        \le \Big(\eta^2 + \frac{r\,(1 + s_{\max}^2\|C\|^2)}{\lambda_{\min}(P)}\Big)\|\Delta x\|_P^2 .
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    B : (dx, du) array_like
+    G : (dx, p) array_like
+    C : (p, dx) array_like
+    sector : (a, b)
+        Incremental slope bounds, scalars or length-``p`` vectors, ``a <= b``.
+    P : (dx, dx) array_like
+    Lambda : (p,) array_like
+        Diagonal of the multiplier; must be ``>= 0``.
+    eta : float
+        Claimed rate in (0, 1).
+    method : str
+        Label of the method that produced the matrices.
+    rtol : float
+        Relative tolerance on the largest eigenvalue of ``M`` (solver round-off), default ``1e-7``.
+
+    Returns
+    -------
+    IncrementalCertificate
+        With ``certified=True``.
+
+    Raises
+    ------
+    SolverError
+        If ``P`` is not symmetric positive definite, ``Lambda`` has a negative entry, the block
+        matrix has an eigenvalue above tolerance, or the certified rate is not below one.
+    DimensionError
+        On bad shapes or ``eta`` outside (0, 1).
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8b.
+    """
+    A, B, G, C, a, b = _lure(A, B, G, C, sector)
+    n, p = A.shape[0], G.shape[1]
+    P = as_matrix("P", P, n, n)
+    lam = as_vector("Lambda", Lambda, size=p)
+    eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+    rtol = as_real("rtol", rtol, nonnegative=True)
+    scale = float(np.abs(P).max())
+    if scale == 0.0:
+        raise SolverError(f"incremental certificate ({method}): expected P > 0, found P = 0")
+    asym = float(np.abs(P - P.T).max())
+    if asym > 1e-8 * scale:
+        raise SolverError(f"incremental certificate ({method}): expected a symmetric P, found asymmetry {asym:.3g}")
+    P = (P + P.T) / 2.0
+    ev = np.linalg.eigvalsh(P)
+    lmin, lmax = float(ev[0]), float(ev[-1])
+    if not lmin > 1e-14 * lmax:
+        raise SolverError(f"incremental certificate ({method}): expected P positive definite, found smallest "
+                          f"eigenvalue {lmin:.3g} (largest {lmax:.3g})")
+    if np.any(lam < 0):
+        i = int(np.argmin(lam))
+        raise SolverError(f"incremental certificate ({method}): expected Lambda >= 0, found Lambda[{i}] = "
+                          f"{lam[i]:.3g}")
+    rmax = float(np.linalg.eigvalsh(_block(A, G, C, a, b, P, lam, eta))[-1])
+    tol = rtol * max(lmax, float(lam.max(initial=0.0)))
+    if rmax > tol:
+        raise SolverError(f"incremental certificate ({method}): expected the sector LMI <= 0 at eta={eta:.6g}, "
+                          f"found largest eigenvalue {rmax:.3g} > tolerance {tol:.3g}")
+    smax = float(np.maximum(np.abs(a), np.abs(b)).max())
+    eta_cert = math.sqrt(eta**2 + max(rmax, 0.0) * (1.0 + smax**2 * np.linalg.norm(C, 2) ** 2) / lmin)
+    if not eta_cert < 1.0:
+        raise SolverError(f"incremental certificate ({method}): the verified rate {eta_cert:.9g} is not below 1")
+    cond = lmax / lmin
+    C_p = math.sqrt(max(float(np.linalg.eigvalsh(B.T @ P @ B)[-1]), 0.0) / lmin)
+    C_c = math.sqrt(cond) * float(np.linalg.norm(B, 2))
+    P.setflags(write=False)
+    lam = lam.copy()
+    lam.setflags(write=False)
+    reason = (f"certified: incremental sector LMI holds with eta={eta_cert:.6g} ({method}); "
+              f"||dx_t|| <= sum_k C eta^(t-1-k) ||du_k|| with C={C_p:.6g}, Gamma = C/(1-eta) = "
+              f"{C_p / (1.0 - eta_cert):.6g}")
+    return IncrementalCertificate(certified=True, eta=eta_cert, eta_requested=eta, eta_min=None, P=P, Lambda=lam,
+                                  cond=cond, C=C_p, C_cond=C_c, C_x0=math.sqrt(cond), Gamma=C_p / (1.0 - eta_cert),
+                                  residual_max_eig=rmax, method=method, reason=reason,
+                                  necessary_radius=_necessary_radius(A, G, C, a, b))
+
+
+def _necessary_radius(A, G, C, a, b) -> float:
+    """Largest ``rho(A + G diag(s) C)`` over slope vertices ``s`` (a lower bound on any certified eta)."""
+    p = G.shape[1]
+    if p <= _MAX_VERTEX_CHANNELS:
+        vertices = np.array(list(product(*zip(a, b))), dtype=float)
+    else:
+        vertices = np.stack([a, b])
+    mats = A[None] + np.einsum("ij,vj,jk->vik", G, vertices, C)
+    return float(np.abs(np.linalg.eigvals(mats)).max())
+
+
+class _SectorLMI:
+    """The minimum-condition-number sector LMI of one Lur'e system, ``eta^2`` a DPP parameter."""
+
+    def __init__(self, A, G, C, a, b):
+        import cvxpy as cp
+
+        n, p = A.shape[0], G.shape[1]
+        self.cp = cp
+        self.P = cp.Variable((n, n), symmetric=True)
+        self.lam = cp.Variable(p, nonneg=True)
+        self.t = cp.Variable()
+        self.eta2 = cp.Parameter(nonneg=True)
+        M11 = A.T @ self.P @ A - self.eta2 * self.P - C.T @ cp.diag(cp.multiply(a * b, self.lam)) @ C
+        M12 = A.T @ self.P @ G + C.T @ cp.diag(cp.multiply((a + b) / 2.0, self.lam))
+        M22 = G.T @ self.P @ G - cp.diag(self.lam)
+        M = cp.bmat([[M11, M12], [M12.T, M22]])
+        eye = np.eye(n)
+        cons = [self.P >> eye, self.P << self.t * eye, (M + M.T) / 2.0 << 0]
+        self.problem = cp.Problem(cp.Minimize(self.t), cons)
+        self.count = 0
+
+    def solve(self, eta: float, solver: str):
+        self.count += 1
+        self.eta2.value = eta**2
+        try:
+            with warnings.catch_warnings():
+                # an inaccurate answer is judged by the numpy re-verification, not by cvxpy's warning
+                warnings.simplefilter("ignore", UserWarning)
+                self.problem.solve(solver=solver)
+        except self.cp.error.SolverError as exc:
+            return None, None, f"{solver} failed ({exc})"
+        if self.problem.status not in ("optimal", "optimal_inaccurate") or self.P.value is None:
+            return None, None, f"{solver} returned status {self.problem.status}"
+        return np.array(self.P.value), np.maximum(np.array(self.lam.value), 0.0), "optimal"
+
+
+def _solve_at(problem, sys_args, eta, solvers):
+    """A verified certificate at ``eta`` or ``(None, failure text)``."""
+    failures = []
+    for solver in solvers:
+        P, lam, status = problem.solve(eta, solver)
+        if P is None:
+            failures.append(status)
+            continue
+        try:
+            return verify_incremental_certificate(*sys_args, P, lam, eta, method=f"lmi-{solver}"), None
+        except SolverError as exc:
+            failures.append(str(exc))
+    return None, "; ".join(failures)
+
+
+def incremental_certificate(A, B, G, C, sector, eta=None, **options) -> IncrementalCertificate:
+    r"""Certify open-loop incremental P-EIISS of ``x+ = A x + B u + G phi(C x) + w`` by the sector LMI.
+
+    .. math::
+
+        \min_{P, \Lambda, t} t \;\;\text{s.t.}\;\; I \preceq P \preceq tI,\; \Lambda \succeq 0 \text{ diagonal},\;
+        M(P, \Lambda, \eta) \preceq 0,
+        \qquad \Gamma = \frac{\|P^{1/2}B\|/\sqrt{\lambda_{\min}(P)}}{1 - \eta}.
+
+    Without ``eta``: first the necessary condition ``rho(A + G diag(s) C) < 1`` on the slope vertices;
+    then feasibility at ``eta = 0.9999``; then bisection for the smallest feasible rate ``eta_min``
+    (to ``2e-3``); then ``cond(P)`` is minimised at ``eta_min + f (0.9999 - eta_min)`` for
+    ``f in {0, 0.05, 0.15, 0.3, 0.5, 0.75}`` and the rate with the smallest ``Gamma`` is kept. Each
+    solver answer counts only if it passes :func:`verify_incremental_certificate`.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    B : (dx, du) array_like
+    G : (dx, p) array_like
+    C : (p, dx) array_like
+    sector : (a, b)
+        Incremental sector of ``phi``: scalars or length-``p`` vectors with ``a <= b``.
+    eta : float, optional
+        Solve at this rate only (in (0, 1)).
+    solvers : sequence of str
+        Tried in order at each rate (default CLARABEL, then SCS).
+
+    Returns
+    -------
+    IncrementalCertificate
+        ``certified=False`` with a reason when no verified certificate exists at any rate tried
+        (never an error, never "unstable").
+
+    Raises
+    ------
+    DimensionError
+        On bad shapes, ``a > b`` or ``eta`` outside (0, 1).
+    SolverError
+        If cvxpy is not installed.
+    TypeError
+        On unknown options.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 (P-EIISS) and Theorem 3; THEORY.md section 8b.
+    """
+    solvers = tuple(options.pop("solvers", ("CLARABEL", "SCS")))
+    reject_unknown_kwargs("incremental_certificate", options)
+    A, B, G, C, a, b = _lure(A, B, G, C, sector)
+    if eta is not None:
+        eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+    if not _lmi_available():
+        raise SolverError("incremental_certificate: cvxpy is not installed (pip install cvxpy)")
+    start = time.perf_counter()
+    nec = _necessary_radius(A, G, C, a, b)
+    sys_args = (A, B, G, C, (a, b))
+
+    def fail(reason, solves=0, notes=()):
+        return IncrementalCertificate(certified=False, eta=None, eta_requested=eta, eta_min=None, P=None,
+                                      Lambda=None, cond=None, C=None, C_cond=None, C_x0=None, Gamma=None,
+                                      residual_max_eig=None, method="none", reason=reason, necessary_radius=nec,
+                                      solves=solves, seconds=time.perf_counter() - start, notes=tuple(notes))
+
+    tail = " (no certificate is not a proof of instability)"
+    if not nec < 1.0:
+        return fail(f"not certified: with the slopes frozen at a vertex of the sector the increment matrix "
+                    f"A + G diag(s) C has spectral radius {nec:.6g} >= 1, so no certificate of this form exists"
+                    + tail)
+    if eta is not None and not eta > nec:
+        return fail(f"not certified at eta={eta:.6g}: the LMI needs eta >= rho(A + G diag(s) C) = {nec:.6g} on "
+                    "the slope vertices" + tail)
+    problem = _SectorLMI(A, G, C, a, b)
+    if eta is not None:
+        cert, why = _solve_at(problem, sys_args, eta, solvers)
+        if cert is None:
+            return fail(f"not certified at eta={eta:.6g}: {why}" + tail, problem.count)
+        return _finish(cert, None, problem.count, start, ())
+    top, why = _solve_at(problem, sys_args, _ETA_MAX, solvers)
+    if top is None:
+        return fail(f"not certified: no P > 0 and diagonal Lambda >= 0 satisfy the incremental sector LMI at "
+                    f"eta={_ETA_MAX} ({why})" + tail, problem.count)
+    lo, hi, best = nec, _ETA_MAX, top
+    while hi - lo > _BISECT_TOL:
+        mid = (lo + hi) / 2.0
+        cert, _ = _solve_at(problem, sys_args, mid, solvers)
+        if cert is None:
+            lo = mid
+        else:
+            hi, best = mid, cert
+    eta_min = hi
+    candidates = {eta_min: best}
+    for f in _ETA_FRACTIONS[1:]:
+        e = eta_min + f * (_ETA_MAX - eta_min)
+        cert, _ = _solve_at(problem, sys_args, e, solvers)
+        if cert is not None:
+            candidates[e] = cert
+    chosen = min(candidates.values(), key=lambda c: c.Gamma)
+    return _finish(chosen, eta_min, problem.count, start, (f"eta chosen among {len(candidates)} rates in "
+                                                            f"[{eta_min:.4g}, {_ETA_MAX}] by the smallest Gamma",))
+
+
+def _finish(cert: IncrementalCertificate, eta_min, solves, start, notes) -> IncrementalCertificate:
+    return dataclasses.replace(cert, eta_min=eta_min, solves=solves, seconds=time.perf_counter() - start,
+                               notes=tuple(notes))

@@ -1,0 +1,230 @@
+"""Incremental sector certificates of Lur'e systems: checked by the eigenvalues of the LMI's block matrix
+(recomputed here), by simulated increments with random admissible slopes (the defining P-EIISS inequality),
+against the spectral radius when the nonlinearity is absent, and by planted wrong certificates."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from qbc_theory.checker.incremental import (
+    IncrementalCertificate,
+    incremental_certificate,
+    verify_incremental_certificate,
+)
+from qbc_theory.model.errors import DimensionError, SolverError
+
+
+def contracting_lure(n=3, p=2, seed=0):
+    """A Lur'e system with tanh-type sector [0, 1] whose frozen-slope matrices are all stable."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n))
+    A *= 0.6 / np.max(np.abs(np.linalg.eigvals(A)))
+    B = rng.standard_normal((n, 1))
+    G = 0.25 * rng.standard_normal((n, p))
+    C = rng.standard_normal((p, n)) / math.sqrt(n)
+    return A, B, G, C
+
+
+def pendulum(dt=0.1, g_over_l=9.81, damping=4.0, gain=1.0):
+    """Euler-discretised damped pendulum in Lur'e form: phi = sin of the angle, sector [-1, 1]."""
+    A = np.array([[1.0, dt], [0.0, 1.0 - dt * damping]])
+    B = np.array([[0.0], [dt * gain]])
+    G = np.array([[0.0], [-dt * g_over_l]])
+    C = np.array([[1.0, 0.0]])
+    return A, B, G, C
+
+
+def block_matrix(A, G, C, a, b, P, lam, eta):
+    """The incremental sector LMI of THEORY.md section 8b, written out independently of the module."""
+    L = np.diag(lam)
+    top = np.hstack([A.T @ P @ A - eta**2 * P - a * b * C.T @ L @ C, A.T @ P @ G + (a + b) / 2 * C.T @ L])
+    bottom = np.hstack([G.T @ P @ A + (a + b) / 2 * L @ C, G.T @ P @ G - L])
+    return np.vstack([top, bottom])
+
+
+def worst_bound_ratio(A, B, G, C, sector, C0, Cu, eta, *, T=80, N=400, seed=1, slopes="random", du_scale=1.0):
+    """max over trajectories and t of ||dx_t|| / (C0 eta^t ||dx_0|| + sum_{k<t} Cu eta^(t-1-k) ||du_k||).
+
+    Increments follow dx+ = A dx + G (s * C dx) + B du with slopes s drawn in the sector each step
+    ("random"), frozen at the vertex with the largest spectral radius ("vertex"), or switching between
+    the sector's ends ("switch").
+    """
+    rng = np.random.default_rng(seed)
+    a, b = sector
+    n, p = A.shape[0], G.shape[1]
+    dx = rng.standard_normal((N, n))
+    du = du_scale * rng.standard_normal((T, N, B.shape[1]))
+    du[:, : N // 2] *= rng.uniform(0, 1, (T, N // 2, 1)) < 0.1  # half the runs: sparse input pulses
+    if slopes == "vertex":
+        verts = np.array(np.meshgrid(*[[a, b]] * p)).reshape(p, -1).T
+        radii = [np.abs(np.linalg.eigvals(A + G @ np.diag(v) @ C)).max() for v in verts]
+        frozen = verts[int(np.argmax(radii))]
+    lhs0 = np.linalg.norm(dx, axis=1)
+    rhs_input = np.zeros(N)
+    worst = 0.0
+    for t in range(T):
+        if slopes == "random":
+            s = rng.uniform(a, b, (N, p))
+        elif slopes == "switch":
+            s = np.where(rng.uniform(size=(N, p)) < 0.5, a, b)
+        else:
+            s = np.broadcast_to(frozen, (N, p))
+        dx = dx @ A.T + (s * (dx @ C.T)) @ G.T + du[t] @ B.T
+        rhs_input = eta * rhs_input + Cu * np.linalg.norm(du[t], axis=1)
+        rhs = C0 * eta ** (t + 1) * lhs0 + rhs_input
+        worst = max(worst, float(np.max(np.linalg.norm(dx, axis=1) / rhs)))
+    return worst
+
+
+def test_contracting_lure_system_is_certified_and_passes_an_independent_recheck():
+    A, B, G, C = contracting_lure()
+    cert = incremental_certificate(A, B, G, C, (0.0, 1.0))
+    assert cert.certified and cert.method in ("lmi-CLARABEL", "lmi-SCS")
+    assert np.linalg.eigvalsh(cert.P).min() > 0
+    assert np.all(cert.Lambda >= 0)
+    # block matrix at the requested rate: negative semidefinite up to the verification tolerance
+    M = block_matrix(A, G, C, 0.0, 1.0, cert.P, cert.Lambda, cert.eta_requested)
+    assert np.linalg.eigvalsh((M + M.T) / 2).max() <= 1e-7 * np.abs(cert.P).max()
+    # the certified rate absorbs the residual, so at eta (>= requested) the block matrix is <= 0 outright
+    M = block_matrix(A, G, C, 0.0, 1.0, cert.P, cert.Lambda, cert.eta)
+    assert np.linalg.eigvalsh((M + M.T) / 2).max() <= 1e-12 * np.abs(cert.P).max()
+    assert cert.eta_requested <= cert.eta < 1
+    # constants: C = ||P^1/2 B|| / sqrt(lmin) <= sqrt(cond) ||B||, Gamma = C / (1 - eta)
+    ev = np.linalg.eigvalsh(cert.P)
+    assert cert.cond == pytest.approx(ev[-1] / ev[0], rel=1e-10)
+    assert cert.C <= cert.C_cond * (1 + 1e-12)
+    assert cert.C_cond == pytest.approx(math.sqrt(ev[-1] / ev[0]) * np.linalg.norm(B, 2), rel=1e-10)
+    assert cert.Gamma == pytest.approx(cert.C / (1 - cert.eta), rel=1e-12)
+    assert cert.peiiss == {"C": cert.C, "eta": cert.eta, "C_x0": cert.C_x0, "Gamma": cert.Gamma}
+    # every certified rate is at least the frozen-slope spectral radius (a necessary condition)
+    assert cert.eta >= cert.necessary_radius
+    json.dumps(cert.to_dict())
+
+
+@pytest.mark.parametrize("slopes", ["random", "switch", "vertex"])
+def test_simulated_increments_obey_the_certified_peiiss_inequality(slopes):
+    A, B, G, C = contracting_lure()
+    cert = incremental_certificate(A, B, G, C, (0.0, 1.0))
+    ratio = worst_bound_ratio(A, B, G, C, (0.0, 1.0), cert.C_x0, cert.C, cert.eta, slopes=slopes)
+    assert ratio <= 1 + 1e-9
+    # the same check with a rate below the frozen-vertex spectral radius must fail: the check has teeth
+    wrong = worst_bound_ratio(A, B, G, C, (0.0, 1.0), cert.C_x0, cert.C, 0.8 * cert.necessary_radius,
+                              slopes="vertex")
+    assert wrong > 1
+
+
+def test_two_tanh_trajectories_with_shared_noise_obey_the_bound():
+    A, B, G, C = contracting_lure(seed=3)
+    cert = incremental_certificate(A, B, G, C, (0.0, 1.0))
+    rng = np.random.default_rng(7)
+    N, T = 300, 60
+    x0, x1 = 3 * rng.standard_normal((N, 3)), 3 * rng.standard_normal((N, 3))
+    gap0 = np.linalg.norm(x0 - x1, axis=1)
+    acc = np.zeros(N)
+    for t in range(T):
+        w = rng.standard_normal((N, 3))
+        u0, u1 = 2 * rng.standard_normal((N, 1)), 2 * rng.standard_normal((N, 1))
+        x0 = x0 @ A.T + u0 @ B.T + np.tanh(x0 @ C.T) @ G.T + w
+        x1 = x1 @ A.T + u1 @ B.T + np.tanh(x1 @ C.T) @ G.T + w
+        acc = cert.eta * acc + cert.C * np.linalg.norm(u0 - u1, axis=1)
+        assert np.all(np.linalg.norm(x0 - x1, axis=1) <= (cert.C_x0 * cert.eta ** (t + 1) * gap0 + acc) * (1 + 1e-9))
+
+
+def test_without_nonlinearity_the_smallest_rate_is_the_spectral_radius():
+    A, B, _, C = contracting_lure(seed=5)
+    G = np.zeros((3, 2))
+    cert = incremental_certificate(A, B, G, C, (0.0, 1.0))
+    rho = np.abs(np.linalg.eigvals(A)).max()
+    assert cert.certified
+    assert rho - 1e-9 <= cert.eta_min <= rho + 3e-3
+
+
+def test_pendulum_is_not_certified_and_not_called_unstable():
+    A, B, G, C = pendulum()
+    cert = incremental_certificate(A, B, G, C, (-1.0, 1.0))
+    assert isinstance(cert, IncrementalCertificate)
+    assert not cert.certified
+    assert cert.P is None and cert.Gamma is None and cert.peiiss is None
+    assert cert.reason.startswith("not certified")
+    assert "unstable" not in cert.reason
+    assert cert.necessary_radius > 1  # the upright equilibrium (slope -1) repels
+    assert cert.to_dict()["status"] == "not certified"
+    # the same pendulum restricted to the bottom's slopes (a local sector) is certified
+    local = incremental_certificate(A, B, G, C, (0.5, 1.0))
+    assert local.certified
+
+
+def test_infeasible_lmi_without_a_failing_vertex_gives_a_reason():
+    # every frozen slope in [-1, 1] gives a stable matrix, but alternating the slopes -1, +1 makes the
+    # increments grow (rate sqrt(rho((A+GC)(A-GC))) > 1): no contraction certificate can exist
+    A = np.array([[0.686, -1.682], [0.632, -0.733]])
+    B = np.array([[1.0], [1.0]])
+    G = np.array([[1.114], [0.337]])
+    C = np.array([[0.631, -0.541]])
+    frozen = max(np.abs(np.linalg.eigvals(A + s * G @ C)).max() for s in np.linspace(-1, 1, 201))
+    switching = np.abs(np.linalg.eigvals((A + G @ C) @ (A - G @ C))).max() ** 0.5
+    assert frozen < 1 < switching
+    cert = incremental_certificate(A, B, G, C, (-1.0, 1.0))
+    assert cert.necessary_radius < 1
+    assert not cert.certified
+    assert cert.reason.startswith("not certified") and "LMI" in cert.reason
+
+
+def test_planted_wrong_certificates_fail_reverification():
+    A, B, G, C = contracting_lure()
+    cert = incremental_certificate(A, B, G, C, (0.0, 1.0))
+    ok = verify_incremental_certificate(A, B, G, C, (0.0, 1.0), cert.P, cert.Lambda, cert.eta_requested)
+    assert ok.certified
+    bad = np.array(cert.P)
+    bad[0, 0] *= 0.3
+    with pytest.raises(SolverError, match="sector LMI"):
+        verify_incremental_certificate(A, B, G, C, (0.0, 1.0), bad, cert.Lambda, cert.eta_requested)
+    with pytest.raises(SolverError):
+        verify_incremental_certificate(A, B, G, C, (0.0, 1.0), cert.P, cert.Lambda, 0.5 * cert.necessary_radius)
+    with pytest.raises(SolverError, match="Lambda >= 0"):
+        verify_incremental_certificate(A, B, G, C, (0.0, 1.0), cert.P, -cert.Lambda - 1.0, cert.eta_requested)
+    with pytest.raises(SolverError, match="positive definite"):
+        verify_incremental_certificate(A, B, G, C, (0.0, 1.0), -np.array(cert.P), cert.Lambda, 0.9)
+    # the certificate for the sector [0, 1] is not one for the wider sector [-1, 1]
+    with pytest.raises(SolverError):
+        verify_incremental_certificate(A, B, G, C, (-1.0, 1.0), cert.P, cert.Lambda, cert.eta_requested)
+
+
+def test_fixed_rate_below_the_vertex_radius_is_not_certified():
+    A, B, G, C = contracting_lure()
+    nec = incremental_certificate(A, B, G, C, (0.0, 1.0), eta=0.99).necessary_radius
+    cert = incremental_certificate(A, B, G, C, (0.0, 1.0), eta=0.9 * nec)
+    assert not cert.certified and "not certified at eta" in cert.reason
+    fixed = incremental_certificate(A, B, G, C, (0.0, 1.0), eta=0.99)
+    assert fixed.certified and fixed.eta_requested == 0.99 and fixed.eta >= 0.99
+
+
+def test_per_channel_sectors_match_the_scalar_sector():
+    A, B, G, C = contracting_lure()
+    a = incremental_certificate(A, B, G, C, (0.0, 1.0), eta=0.95)
+    b = incremental_certificate(A, B, G, C, ([0.0, 0.0], [1.0, 1.0]), eta=0.95)
+    assert a.certified and b.certified
+    assert b.cond == pytest.approx(a.cond, rel=1e-3)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((np.eye(2), np.ones((3, 1)), np.ones((2, 1)), np.ones((1, 2)), (0, 1)), "B"),
+    ((np.eye(2), np.ones((2, 1)), np.ones((2, 1)), np.ones((2, 2)), (0, 1)), "C"),
+    ((np.ones((2, 3)), np.ones((2, 1)), np.ones((2, 1)), np.ones((1, 2)), (0, 1)), "A"),
+    ((np.eye(2), np.ones((2, 1)), np.ones((2, 1)), np.ones((1, 2)), (1, 0)), "sector"),
+    ((np.eye(2), np.ones((2, 1)), np.ones((2, 1)), np.ones((1, 2)), (0, 1, 2)), "sector"),
+    ((np.eye(2), np.ones((2, 1)), np.ones((2, 1)), np.ones((1, 2)), "tanh"), "sector"),
+])
+def test_bad_input_names_the_argument(args, match):
+    with pytest.raises(DimensionError, match=match):
+        incremental_certificate(*args)
+
+
+def test_bad_options():
+    A, B, G, C = contracting_lure()
+    with pytest.raises(DimensionError, match="eta"):
+        incremental_certificate(A, B, G, C, (0, 1), eta=1.0)
+    with pytest.raises(TypeError, match="bogus"):
+        incremental_certificate(A, B, G, C, (0, 1), bogus=1)
