@@ -469,3 +469,18 @@ def test_geomsum_closed_form_for_long_sums_matches_short_sums():
 def test_exponent_with_large_fixed_n_finishes():
     report = bounds.bound_report("thm8", {"n": 10000.0, "H": 10.0, "eps_q": 0.01})
     assert report["exponents"]["H"] == 1 and report["value"] > 0
+
+
+def test_bound_report_evaluates_thm3_binning_in_its_h2_regime():
+    """Regression: L Gamma (k+1) < k - 2 was a checkable 'condition', so the H^2 regime was refused."""
+    vals = {"H": 50, "n": 200, "delta": 0.05, "Pi": 25, "eps_q": 0.03125, "L": 0.2, "Gamma": 8.7, "k": 3.0, "L_r": 1.0}
+    rep = B.bound_report("thm3_binning", vals)
+    assert rep["value"] == pytest.approx(float(B.get("thm3_binning").evaluate(**vals)), rel=1e-12)
+    assert rep["value"] > 50 ** 2 and "missing" not in rep
+
+
+def test_bound_report_names_missing_symbols_and_substitutes_the_given_ones():
+    rep = B.bound_report("thm8", {"H": 10})
+    assert "value" not in rep and rep["missing"] == ["eps_q", "n"]
+    assert "varepsilon_q" in rep["latex_at_values"] and "H" not in rep["latex_at_values"]
+    assert "latex_at_values" not in B.bound_report("thm8", {})

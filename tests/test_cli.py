@@ -105,9 +105,66 @@ def test_bound_list_and_value(capsys):
     assert doc["exponents"]["n"] == -1
 
 
-def test_bound_missing_value_has_no_value(capsys):
-    code, out, _ = run(capsys, "bound", "thm8", "--H", "10", "--json")
-    assert code == 0 and "value" not in json.loads(out)
+def test_bound_missing_values_are_named_exit_2(capsys):
+    """Regression: a bound with symbols lacking values printed no value and exited 0 without naming them."""
+    code, out, err = run(capsys, "bound", "thm1", "--H", "10", "--eps_q", "0.01")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "missing: Gamma, L_r, delta_iiss, eps_prime, kappa, p_far, tv" in err
+    assert "--Gamma VALUE" in err and "--from-check" in err
+    code, out, err = run(capsys, "bound", "thm8", "--H", "10", "--json")
+    assert code == 2 and out == "" and "missing: eps_q, n" in err
+
+
+def test_bound_symbolic_prints_the_formula_with_free_symbols(capsys):
+    code, out, err = run(capsys, "bound", "thm8", "--H", "10", "--symbolic", "--json")
+    doc = json.loads(out)
+    assert code == 0 and err == "" and "value" not in doc and doc["missing"] == ["eps_q", "n"]
+    assert "varepsilon_q" in doc["latex_at_values"] and "H" not in doc["latex_at_values"]
+    code, out, _ = run(capsys, "bound", "thm8", "--H", "10", "--symbolic")
+    assert code == 0 and "free symbols  eps_q, n" in out and "  value " not in out
+    code, out, _ = run(capsys, "bound", "thm8", "--H", "10", "--n", "100", "--eps_q", "0.01", "--symbolic")
+    assert code == 0 and "value    0.0260" in out and "free symbols" not in out
+
+
+def test_bound_from_check_names_missing_and_why(capsys):
+    """Regression: --from-check on an instance where the theorem does not apply printed no value, no reason."""
+    code, out, err = run(capsys, "bound", "thm3", "--from-check", str(INSTANCES / "trap_loop.toml"))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "missing: k, kappa" in err and "does not apply" in err and "binning" in err
+    # with every value given, the value is printed with the checker's verdict beside it
+    code, out, _ = run(capsys, "bound", "thm3", "--from-check", str(INSTANCES / "trap_loop.toml"), "--k", "3",
+                       "--kappa", "1", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["value"] > 0 and "does not apply" in doc["note"]
+    code, _, err = run(capsys, "bound", "thm3", "--from-check", str(INSTANCES / "lqr_binning.toml"))
+    assert code == 2 and "missing: kappa" in err and "thm3_binning" in err
+
+
+def test_bound_from_check_uses_the_checkers_constants(capsys):
+    """Regression: thm3_binning in its H^2 regime (L Gamma (k+1) >= k - 2) was refused as an assumption."""
+    from qbc_theory import check, load_instance
+
+    verdict = check(load_instance(INSTANCES / "lqr_binning.toml")).to_dict()["theorems"]["thm3"]
+    code, out, _ = run(capsys, "bound", "thm3_binning", "--from-check", str(INSTANCES / "lqr_binning.toml"),
+                       "--json")
+    assert verdict["bound_name"] == "thm3_binning" and code == 0
+    assert json.loads(out)["value"] == pytest.approx(verdict["bound"], rel=1e-12)
+
+
+def test_bound_help_lists_every_symbol_of_every_bound(capsys):
+    """Regression: the hand-typed list in ``qbc bound --help`` lacked kappa, delta_iiss, tv, p_far, ..."""
+    from qbc_theory.theory import bounds, symbols
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bound", "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    used = {s for form in ("explicit", "rate") for b in bounds.catalog(form) for s in b.symbols}
+    listed = {line.split()[0][2:] for line in out.splitlines() if line.startswith("  --") and
+              line.split()[0][2:] in symbols.names()}
+    assert used <= listed and set(symbols.names()) == listed
+    for name in ("kappa", "delta_iiss", "tv", "p_far", "eps_reg", "r", "L_mu", "rho_m", "dx", "du"):
+        assert f"  --{name} " in out
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,16 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line (no usage block) and exit code 2."""
 
+    epilog_factory = None
+    """Optional callable returning the epilog, called only when help is printed (keeps start-up light)."""
+
     def error(self, message):
         raise UsageError(f"{self.prog}: error: {message}")
+
+    def format_help(self):
+        if self.epilog_factory is not None:
+            self.epilog = self.epilog_factory()
+        return super().format_help()
 
 
 def print_json(obj) -> None:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 
+import sympy
+
 from ..model.errors import AssumptionError, DimensionError
 from ..model.validation import reject_unknown_kwargs
 from .bound import Bound, Condition, Exponent, GeomSum, Indicator, IsPositive, _finite
 from .bound import _NUMPY_FUNCS, _np_geomsum  # noqa: F401  (read by theory.inequality and the tests)
 from .catalog import catalog, get, names, trap_loop_sum
-from .symbols import check_value, info
+from .symbols import check_value, info, latex_names, sym
 
 __all__ = [
     "Indicator",
@@ -37,6 +39,7 @@ __all__ = [
     "format_list_text",
     "list_report",
     "parse_symbol_value",
+    "substituted_latex",
     "trap_loop_sum",
 ]
 
@@ -90,7 +93,9 @@ def bound_report(name: str, values: dict, form: str = "explicit", **kwargs) -> d
     -------
     dict
         ``{"name", "theorem", "kind", "form", "latex", "value", "exponents": {"n", "H", "eps_q"}}``;
-        ``value`` only when every symbol has a value. Exponents follow DESIGN.md: ``n`` with
+        ``value`` only when every symbol has a value, else ``missing``: the symbols without a value (in
+        :attr:`Bound.symbols` order); when some but not all have values, ``latex_at_values`` is the
+        formula with the given values substituted (its free symbols are ``missing``). Exponents follow DESIGN.md: ``n`` with
         ``eps_q = 0``, ``eps_q`` with ``n -> oo``, ``H`` as ``H -> oo``; the given values of the other
         symbols are substituted first; ``None`` where not defined.
 
@@ -111,8 +116,13 @@ def bound_report(name: str, values: dict, form: str = "explicit", **kwargs) -> d
     if bad:
         raise AssumptionError(f"{name}: expected {bad[0]}, found values that violate it")
     report = {"name": b.name, "theorem": b.theorem, "kind": b.kind, "form": b.form, "latex": b.latex()}
-    if set(b.symbols) <= set(values):
+    missing = [s for s in b.symbols if s not in values]
+    if not missing:
         report["value"] = _finite(b.evaluate(**values))
+    else:
+        report["missing"] = missing
+        if values:
+            report["latex_at_values"] = substituted_latex(b, values)
     exps = {}
     for s in ("n", "H", "eps_q"):
         fixed = {k: v for k, v in values.items() if k != s and not (s == "n" and k == "eps_q")
@@ -122,10 +132,34 @@ def bound_report(name: str, values: dict, form: str = "explicit", **kwargs) -> d
     return report
 
 
+def substituted_latex(bound: Bound, values: dict) -> str:
+    """LaTeX of ``bound``'s expression with the given symbol values substituted (6 significant digits).
+
+    Parameters
+    ----------
+    bound : Bound
+    values : dict of str -> float
+        Values of some of :attr:`Bound.symbols` (already checked); the others stay free symbols.
+
+    Returns
+    -------
+    str
+    """
+    subs = {}
+    for k, v in values.items():
+        v = float(v)
+        subs[sym(k)] = sympy.Integer(int(v)) if info(k).integer or v == int(v) else sympy.Float(format(v, ".6g"))
+    return sympy.latex(bound.expr.subs(subs), symbol_names=latex_names())
+
+
 def format_bound_text(report: dict) -> str:
     """Human-readable text of a :func:`bound_report` result."""
     lines = [f"{report['name']}: {report['theorem']}, {report['kind']} bound, {report['form']} form",
              f"  formula  {report['latex']}"]
+    if "latex_at_values" in report:
+        lines.append(f"  at the given values  {report['latex_at_values']}")
+    if report.get("missing"):
+        lines.append(f"  free symbols  {', '.join(report['missing'])}")
     if "value" in report:
         v = report["value"]
         lines.append(f"  value    {'undefined' if v is None else format(v, '.6g')}")
