@@ -333,13 +333,20 @@ class _SectorLMI:
         return np.array(self.P.value), np.maximum(np.array(self.lam.value), 0.0), "optimal"
 
 
-def _solve_at(problem, sys_args, eta, solvers):
-    """A verified certificate at ``eta`` or ``(None, failure text)``."""
+def _solve_at(problem, sys_args, eta, solvers, *, second_opinion=True):
+    """A verified certificate at ``eta`` or ``(None, failure text)``.
+
+    The next solver is tried when one fails or its answer does not verify; after a declared
+    infeasibility only if ``second_opinion`` (inside the bisection an infeasible answer just moves the
+    bracket up, and a second solver would double the cost of every infeasible rate).
+    """
     failures = []
     for solver in solvers:
         P, lam, status = problem.solve(eta, solver)
         if P is None:
             failures.append(status)
+            if not second_opinion and status.endswith("status infeasible"):
+                break
             continue
         try:
             return verify_incremental_certificate(*sys_args, P, lam, eta, method=f"lmi-{solver}"), None
@@ -433,7 +440,7 @@ def incremental_certificate(A, B, G, C, sector, eta=None, **options) -> Incremen
     lo, hi, best = nec, _ETA_MAX, top
     while hi - lo > _BISECT_TOL:
         mid = (lo + hi) / 2.0
-        cert, _ = _solve_at(problem, sys_args, mid, solvers)
+        cert, _ = _solve_at(problem, sys_args, mid, solvers, second_opinion=False)
         if cert is None:
             lo = mid
         else:
@@ -442,7 +449,7 @@ def incremental_certificate(A, B, G, C, sector, eta=None, **options) -> Incremen
     candidates = {eta_min: best}
     for f in _ETA_FRACTIONS[1:]:
         e = eta_min + f * (_ETA_MAX - eta_min)
-        cert, _ = _solve_at(problem, sys_args, e, solvers)
+        cert, _ = _solve_at(problem, sys_args, e, solvers, second_opinion=False)
         if cert is not None:
             candidates[e] = cert
     chosen = min(candidates.values(), key=lambda c: c.Gamma)
