@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from .validation import as_int, as_real, describe
-from .dynamics import LinearSystem
+from .dynamics import PHI, LinearSystem, LureSystem, pendulum
 from .errors import AssumptionError, DimensionError, QbcError, SpecError
-from .experts import ArctanExpert, LinearExpert, lqr_gain
+from .experts import MLP_ACTIVATIONS, ArctanExpert, LinearExpert, MLPExpert, TanhExpert, lqr_gain
 from .quantizers import DCTBinning, KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning
-from .rewards import RegulationReward, TrackingReward
+from .rewards import RegulationReward, StateReward, TrackingReward
 
 __all__ = ["Instance", "load_instance", "instance_from_dict", "expert_actions", "MAX_HORIZON",
            "MAX_TRAJECTORIES"]
@@ -35,10 +35,10 @@ class Instance:
 
     Parameters
     ----------
-    system : LinearSystem
-    expert : LinearExpert or ArctanExpert
+    system : LinearSystem, LureSystem or CallableSystem
+    expert : LinearExpert, ArctanExpert, TanhExpert, MLPExpert or CallableExpert
     quantizer : a quantizer of :mod:`qbc_theory.model.quantizers` (fitted, for learned ones)
-    reward : TrackingReward or RegulationReward
+    reward : TrackingReward, RegulationReward or StateReward
     horizon : int
         ``H >= 1``.
     n : int
@@ -80,7 +80,13 @@ class Instance:
         q = self.quantizer
         if q.dim != self.system.du:
             raise DimensionError(f"quantizer: expected action dimension {self.system.du}, found {q.dim}")
+        check_reward = getattr(self.reward, "check_system", None)
+        if callable(check_reward):
+            check_reward(self.system)
         if isinstance(q, TrapLoopQuantizer):
+            if not isinstance(self.system, LinearSystem):
+                raise DimensionError(f"quantizer: the trap quantizer needs a linear system, found a "
+                                     f"{self.system.kind} one")
             a, b = float(self.system.A[0, 0]), float(self.system.B[0, 0])
             if (a, b) != (q.A, q.B):
                 raise DimensionError(f"quantizer: the trap quantizer was built for A={q.A:g}, B={q.B:g} but "
@@ -93,7 +99,7 @@ class Instance:
                 "horizon": self.horizon, "n": self.n, "delta": self.delta, "seed": self.seed}
 
 
-def expert_actions(system: LinearSystem, expert, horizon: int, trajectories: int,
+def expert_actions(system, expert, horizon: int, trajectories: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Raw expert actions from ``trajectories`` noisy rollouts, shape ``(horizon * trajectories, du)``.
 
@@ -130,8 +136,27 @@ def _prefixed(section: str, exc: QbcError) -> QbcError:
     return type(exc)(f"{section}.{exc}")
 
 
-def _system(t: dict) -> LinearSystem:
-    _keys("system", t, {"A", "B", "noise_std", "noise_cov", "x0_std", "x0_cov", "dt"}, ("A", "B"))
+_NOISE_KEYS = {"noise_std", "noise_cov", "x0_std", "x0_cov", "x0_mean"}
+
+
+def _system(t: dict):
+    if not isinstance(t, dict):
+        raise SpecError(f"system: expected a table [system], found {describe(t)}")
+    kind = _kind("system", t, ("linear", "lure", "pendulum"), default="linear")
+    noise = {k: t[k] for k in _NOISE_KEYS if k in t}
+    if kind == "pendulum":
+        _keys("system", t, {"kind", "dt", "g_over_l", "damping", "gain"} | _NOISE_KEYS,
+              ("dt", "g_over_l", "damping", "gain"))
+        try:
+            return pendulum(t["dt"], t["g_over_l"], t["damping"], t["gain"], **noise)
+        except QbcError as exc:
+            raise _prefixed("system", exc) from None
+    if kind == "lure":
+        _keys("system", t, {"kind", "A", "B", "G", "C", "phi", "dt"} | _NOISE_KEYS, ("A", "B", "G", "C", "phi"))
+        if not isinstance(t["phi"], str) or t["phi"] not in PHI:
+            raise SpecError(f"system.phi: expected one of {', '.join(PHI)}, found {describe(t['phi'])}")
+    else:
+        _keys("system", t, {"kind", "A", "B", "dt"} | _NOISE_KEYS, ("A", "B"))
     if "dt" in t:
         dt = t["dt"]
         if isinstance(dt, bool):
@@ -144,8 +169,9 @@ def _system(t: dict) -> LinearSystem:
             raise SpecError(f"system.dt: expected a discrete-time system (true or dt > 0), found {dt!r} "
                             "(continuous time); discretise the system first")
     try:
-        return LinearSystem(t["A"], t["B"], noise_std=t.get("noise_std"), noise_cov=t.get("noise_cov"),
-                            x0_std=t.get("x0_std"), x0_cov=t.get("x0_cov"))
+        if kind == "lure":
+            return LureSystem(t["A"], t["B"], t["G"], t["C"], t["phi"], **noise)
+        return LinearSystem(t["A"], t["B"], **noise)
     except QbcError as exc:
         raise _prefixed("system", exc) from None
 
@@ -159,10 +185,29 @@ def _kind(section: str, t: dict, kinds: tuple[str, ...], default: str | None = N
     return kind
 
 
-def _expert(t: dict, system: LinearSystem):
+def _expert(t: dict, system, base_dir: Path | None):
     if not isinstance(t, dict):
         raise SpecError(f"expert: expected a table [expert], found {describe(t)}")
-    kind = _kind("expert", t, ("linear", "lqr", "arctan"))
+    kind = _kind("expert", t, ("linear", "lqr", "arctan", "tanh", "mlp"))
+    if kind == "lqr" and not isinstance(system, LinearSystem):
+        raise SpecError(f"expert.kind: 'lqr' needs a linear system, found system.kind {system.kind!r}; give the "
+                        "gain with kind = 'linear' or 'tanh'")
+    if kind == "mlp":
+        _keys("expert", t, {"kind", "weights", "activation", "noise_std"}, ("weights",))
+        path = t["weights"]
+        if not isinstance(path, str) or not path:
+            raise SpecError(f"expert.weights: expected the path of an .npz file, found {describe(path)}")
+        activation = t.get("activation", "tanh")
+        if activation not in MLP_ACTIVATIONS:
+            raise SpecError(f"expert.activation: expected one of {', '.join(MLP_ACTIVATIONS)}, found "
+                            f"{describe(activation)}")
+        full = Path(path) if base_dir is None else Path(base_dir) / path
+        try:
+            expert = MLPExpert.from_npz(full, activation=activation, noise_std=t.get("noise_std", 0.0))
+            expert.check_system(system)
+        except DimensionError as exc:
+            raise _prefixed("expert", exc) from None
+        return expert
     try:
         if kind == "linear":
             _keys("expert", t, {"kind", "K", "noise_std"}, ("K",))
@@ -170,6 +215,9 @@ def _expert(t: dict, system: LinearSystem):
         elif kind == "lqr":
             _keys("expert", t, {"kind", "Q", "R", "noise_std"}, ("Q", "R"))
             expert = LinearExpert(lqr_gain(system, t["Q"], t["R"]), noise_std=t.get("noise_std", 0.0))
+        elif kind == "tanh":
+            _keys("expert", t, {"kind", "K", "scale", "noise_std"}, ("K",))
+            expert = TanhExpert(t["K"], scale=t.get("scale", 1.0), noise_std=t.get("noise_std", 0.0))
         else:
             _keys("expert", t, {"kind"})
             expert = ArctanExpert()
@@ -179,7 +227,7 @@ def _expert(t: dict, system: LinearSystem):
     return expert
 
 
-def _quantizer(t: dict, system: LinearSystem, expert, horizon: int, seed: int):
+def _quantizer(t: dict, system, expert, horizon: int, seed: int):
     if not isinstance(t, dict):
         raise SpecError(f"quantizer: expected a table [quantizer], found {describe(t)}")
     kind = _kind("quantizer", t, ("binning", "kmeans", "rvq", "dct", "trap"))
@@ -193,6 +241,8 @@ def _quantizer(t: dict, system: LinearSystem, expert, horizon: int, seed: int):
             return DCTBinning(t["scale"], chunk=t.get("chunk", 1), dim=system.du)
         if kind == "trap":
             _keys("quantizer", t, {"kind", "k", "d", "eps", "variant", "c_delta"}, ("k", "eps"))
+            if not isinstance(system, LinearSystem):
+                raise SpecError(f"quantizer.kind: 'trap' needs a linear system, found system.kind {system.kind!r}")
             if (system.dx, system.du) != (1, 1):
                 raise SpecError(f"quantizer.kind: 'trap' needs a scalar system, found dx={system.dx}, "
                                 f"du={system.du}")
@@ -218,10 +268,18 @@ def _quantizer(t: dict, system: LinearSystem, expert, horizon: int, seed: int):
         raise _prefixed("quantizer", exc) from None
 
 
-def _reward(t: dict, expert):
+def _reward(t: dict, expert, system):
     if not isinstance(t, dict):
         raise SpecError(f"reward: expected a table [reward], found {describe(t)}")
-    kind = _kind("reward", t, ("tracking", "regulation"), default="tracking")
+    kind = _kind("reward", t, ("tracking", "regulation", "state"), default="tracking")
+    if kind == "state":
+        _keys("reward", t, {"kind", "weights", "offset"}, ("weights",))
+        try:
+            reward = StateReward(t["weights"], t.get("offset", 0.0))
+            reward.check_system(system)
+        except DimensionError as exc:
+            raise _prefixed("reward", exc) from None
+        return reward
     _keys("reward", t, {"kind", "scale"})
     try:
         scale = t.get("scale", 1.0)
@@ -230,8 +288,11 @@ def _reward(t: dict, expert):
         raise _prefixed("reward", exc) from None
 
 
-def instance_from_dict(doc: dict, name: str = "instance") -> Instance:
+def instance_from_dict(doc: dict, name: str = "instance", base_dir=None) -> Instance:
     """Build an :class:`Instance` from a parsed TOML document (a dict of tables).
+
+    ``base_dir`` is the directory relative file names (``expert.weights``) are resolved against:
+    the TOML file's directory when loading a file, the working directory when None.
 
     Raises
     ------
@@ -251,7 +312,7 @@ def instance_from_dict(doc: dict, name: str = "instance") -> Instance:
         return doc[name]
 
     system = _system(section("system"))
-    expert = _expert(section("expert"), system)
+    expert = _expert(section("expert"), system, None if base_dir is None else Path(base_dir))
     run = section("run")
     _keys("run", run, {"horizon", "n", "delta", "seed"}, ("horizon",))
     try:
@@ -265,7 +326,7 @@ def instance_from_dict(doc: dict, name: str = "instance") -> Instance:
     except DimensionError as exc:
         raise _prefixed("run", exc) from None
     quantizer = _quantizer(section("quantizer"), system, expert, horizon, seed)
-    reward = _reward(doc.get("reward", {}), expert)
+    reward = _reward(doc.get("reward", {}), expert, system)
     label = doc.get("name", name)
     if not isinstance(label, str):
         raise SpecError(f"name: expected a string, found {describe(label)}")
@@ -299,4 +360,4 @@ def load_instance(path) -> Instance:
         raise SpecError(f"{p}: expected a UTF-8 TOML file, found undecodable bytes") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{p}: invalid TOML ({exc})") from None
-    return instance_from_dict(doc, name=p.stem)
+    return instance_from_dict(doc, name=p.stem, base_dir=p.parent)
