@@ -16,7 +16,7 @@ minimum-condition-number LMI solved with cvxpy, and every certificate is re-veri
 (:func:`verify_certificate`) before any constant derived from it is reported.
 
 Numerics: the profile ``A^j B`` is propagated with a separate log-scale (the matrix is renormalised
-every step), so long tails never underflow into subnormal numbers whose ratio to ``eta^j`` would be
+every step; the norms of a chunk of steps are computed together), so long tails never underflow into subnormal numbers whose ratio to ``eta^j`` would be
 meaningless (THEORY.md section 8).
 """
 
@@ -91,34 +91,76 @@ def spectral_radius(A) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(A))))
 
 
-def _profile(A: np.ndarray, B: np.ndarray):
-    """Yield ``(j, Mhat_j, logscale_j)`` with ``A^j B = exp(logscale_j) Mhat_j``, ``||Mhat_j||_F = 1``.
-
-    Yields ``logscale = -inf`` (and stops) once ``A^j B`` is exactly zero.
-    """
-    M = B.copy()
-    log_scale = 0.0
-    j = 0
-    while True:
-        # divide by the largest entry before the Frobenius norm, whose squares overflow near 1e154
-        big = float(np.abs(M).max())
-        if big == 0.0:
-            yield j, M, -math.inf
-            return
-        M = M / big
-        nrm = float(np.linalg.norm(M))
-        M = M / nrm
-        log_scale += math.log(big) + math.log(nrm)
-        yield j, M, log_scale
-        M = A @ M
-        j += 1
-
-
 def _exp(x: float) -> float:
     """``exp(x)`` with ``exp(-inf) = 0`` and ``inf`` instead of an OverflowError."""
     if x == -math.inf:
         return 0.0
     return math.inf if x > 709.0 else math.exp(x)
+
+
+_CHUNK = 256
+
+
+class _LogProfile:
+    r"""``log g_j = log ||A^j B||_2`` and, for a certificate ``P``, ``log ||P^{1/2} A^j B||_2``, in chunks.
+
+    The powers are propagated as in :func:`_profile` (renormalised every step, the scale kept as a
+    log), but the norms of a whole chunk are computed at once from the batched ``du x du`` Gram
+    matrices, so one step costs one product ``A @ M``. Every consumer (the ``eta`` sweep, the exact
+    ``C(eta)``, ``Gamma``, ``Gamma_H``) reads the same arrays instead of re-propagating.
+    ``log_g[j] = -inf`` marks ``A^j B = 0`` exactly; nothing is computed after it.
+    """
+
+    def __init__(self, A: np.ndarray, B: np.ndarray, P: np.ndarray | None = None):
+        self.A, self.P = A, P
+        self._M = B.copy()
+        self._log_scale = 0.0
+        self.done = False
+        self.log_g = np.empty(0)
+        self.log_s = np.empty(0)
+
+    def __len__(self) -> int:
+        return self.log_g.size
+
+    def extend(self) -> bool:
+        """Append one chunk; ``False`` when the profile has ended (``A^j B = 0``)."""
+        if self.done:
+            return False
+        A, M, log_scale = self.A, self._M, self._log_scale
+        mats, scales = [], []
+        for _ in range(_CHUNK):
+            big = float(np.abs(M).max())
+            if big == 0.0:
+                self.done = True
+                break
+            M = M / big
+            nrm = float(np.linalg.norm(M))
+            M = M / nrm
+            log_scale += math.log(big) + math.log(nrm)
+            mats.append(M)
+            scales.append(log_scale)
+            M = A @ M
+        self._M, self._log_scale = M, log_scale
+        g = np.full(len(mats) + self.done, -math.inf)
+        s = np.full(g.size, -math.inf)
+        if mats:
+            S = np.stack(mats)
+            ls = np.array(scales)
+            St = S.transpose(0, 2, 1)
+            with np.errstate(divide="ignore"):
+                g[:len(mats)] = ls + 0.5 * np.log(np.linalg.eigvalsh(St @ S)[:, -1])
+                if self.P is not None:
+                    G = St @ (self.P @ S)
+                    top = np.linalg.eigvalsh((G + G.transpose(0, 2, 1)) / 2)[:, -1]
+                    s[:len(mats)] = ls + 0.5 * np.log(np.clip(top, 0.0, None))
+        self.log_g = np.concatenate([self.log_g, g])
+        self.log_s = np.concatenate([self.log_s, s])
+        return True
+
+    def upto(self, terms: int) -> None:
+        """Extend until at least ``terms`` entries exist or the profile has ended."""
+        while len(self) < terms and self.extend():
+            pass
 
 
 def gain_profile(A, B, terms: int) -> np.ndarray:
@@ -152,13 +194,12 @@ def gain_profile(A, B, terms: int) -> np.ndarray:
     """
     A, B = _system(A, B)
     terms = as_int("terms", terms, minimum=1)
+    prof = _LogProfile(A, B)
+    prof.upto(terms)
+    with np.errstate(over="ignore"):
+        g = np.exp(prof.log_g[:terms])
     out = np.zeros(terms)
-    tiny = np.finfo(float).tiny
-    for j, M, log_scale in _profile(A, B):
-        if j >= terms or log_scale == -math.inf:
-            break
-        g = _exp(log_scale + math.log(np.linalg.norm(M, 2)))
-        out[j] = g if g >= tiny else 0.0
+    out[:g.size] = np.where(g >= np.finfo(float).tiny, g, 0.0)
     return out
 
 
@@ -338,6 +379,11 @@ def lyapunov_certificate(A, eta, B=None) -> LyapunovCertificate:
     A = as_matrix("A", A)
     eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
     _require_rate(A, eta)
+    return _lyapunov(A, eta, B)
+
+
+def _lyapunov(A: np.ndarray, eta: float, B) -> LyapunovCertificate:
+    """:func:`lyapunov_certificate` for a caller that already knows ``eta > rho(A)``."""
     P = scipy.linalg.solve_discrete_lyapunov((A / eta).T, np.eye(A.shape[0]))
     return verify_certificate(A, P, eta, B, method="lyapunov")
 
@@ -473,12 +519,6 @@ class GainSum:
                 "tail_rate": self.certificate.eta_certified}
 
 
-def _pnorm_log(M: np.ndarray, P: np.ndarray) -> float:
-    """``log ||P^{1/2} M||_2``."""
-    top = float(np.linalg.eigvalsh(M.T @ P @ M)[-1])
-    return 0.5 * math.log(top) if top > 0 else -math.inf
-
-
 def gain_sum(A, B, *, rtol: float = 1e-10, atol: float = 0.0, certificate: LyapunovCertificate | None = None,
              max_terms: int = 1_000_000) -> GainSum:
     r"""The max-type P-IISS gain ``Gamma = sum_j ||A^j B||``, summed until the tail is provably small.
@@ -520,26 +560,36 @@ def gain_sum(A, B, *, rtol: float = 1e-10, atol: float = 0.0, certificate: Lyapu
     rho = spectral_radius(A)
     if not rho < 1:
         raise AssumptionError(f"A: the gain sum is finite only when rho(A) < 1, found rho(A)={rho:.6g}")
-    cert = certificate if certificate is not None else lyapunov_certificate(A, (1.0 + rho) / 2.0, B)
-    P, lmin, eta_c = cert.P, cert.min_eig, cert.eta_certified
-    partial = 0.0
-    tail = math.inf
-    terms = 0
-    converged = False
-    for j, M, log_scale in _profile(A, B):
-        if log_scale == -math.inf:
-            tail, terms, converged = 0.0, j, True
+    cert = certificate if certificate is not None else _lyapunov(A, (1.0 + rho) / 2.0, B)
+    return _gain_sum(_LogProfile(A, B, cert.P), cert, rtol, atol, max_terms)
+
+
+def _gain_sum(prof: _LogProfile, cert: LyapunovCertificate, rtol: float, atol: float, max_terms: int) -> GainSum:
+    """:func:`gain_sum` on a profile that carries ``log ||P^{1/2} A^j B||`` of ``cert``."""
+    half_log_lmin = 0.5 * math.log(cert.min_eig)
+    partial, start = 0.0, 0
+    while True:
+        if start >= len(prof) and not prof.extend():
             break
-        tail = _exp(log_scale + _pnorm_log(M, P) - 0.5 * math.log(lmin)) / (1.0 - eta_c)
-        terms = j
-        if tail <= rtol * partial + atol:
-            converged = True
-            break
-        if j >= max_terms:
-            break
-        partial += _exp(log_scale + math.log(np.linalg.norm(M, 2)))
-    return GainSum(partial=partial, tail_bound=tail, upper=partial + tail, terms=terms, converged=converged,
-                   certificate=cert)
+        stop = min(len(prof), max_terms + 1)
+        with np.errstate(over="ignore"):
+            tails = np.exp(prof.log_s[start:stop] - half_log_lmin) / (1.0 - cert.eta_certified)
+            g = np.exp(prof.log_g[start:stop])
+        # partial sums before each term, accumulated left to right as a running float sum
+        before = np.add.accumulate(np.concatenate([[partial], g[:-1]]))
+        hit = np.flatnonzero((tails <= rtol * before + atol) | (prof.log_g[start:stop] == -math.inf))
+        if hit.size:
+            k = int(hit[0])
+            tail = 0.0 if prof.log_g[start + k] == -math.inf else float(tails[k])
+            return GainSum(partial=float(before[k]), tail_bound=tail, upper=float(before[k]) + tail, terms=start + k,
+                           converged=True, certificate=cert)
+        if stop > max_terms:
+            k = max_terms - start
+            return GainSum(partial=float(before[k]), tail_bound=float(tails[k]), upper=float(before[k] + tails[k]),
+                           terms=max_terms, converged=False, certificate=cert)
+        partial = float(before[-1] + g[-1])
+        start = stop
+    raise SolverError("gain_sum: the profile ended without a stop")  # unreachable: A^j B = 0 stops it
 
 
 def horizon_gain(A, B, H: int) -> float:
@@ -569,17 +619,24 @@ def horizon_gain(A, B, H: int) -> float:
     """
     A, B = _system(A, B)
     H = as_int("H", H, minimum=1)
-    if spectral_radius(A) < 1:
-        # past the terms gain_sum needed for a certified tail, sum_{j<H} g_j lies within that tail of
-        # the partial sum: return the certified upper value instead of summing H terms one SVD each
-        gs = gain_sum(A, B)
-        if gs.converged and H > gs.terms:
-            return gs.upper
+    gs = gain_sum(A, B) if spectral_radius(A) < 1 else None
+    return _horizon_gain(_LogProfile(A, B), H, gs)
+
+
+def _horizon_gain(prof: _LogProfile, H: int, gs: GainSum | None) -> float:
+    """:func:`horizon_gain` from a profile, with the gain sum when ``rho(A) < 1``."""
+    # past the terms gain_sum needed for a certified tail, sum_{j<H} g_j lies within that tail of
+    # the partial sum: return the certified upper value instead of summing H terms
+    if gs is not None and gs.converged and H > gs.terms:
+        return gs.upper
+    prof.upto(H)
+    with np.errstate(over="ignore"):
+        g = np.exp(prof.log_g[:H])
     total = 0.0
-    for j, M, log_scale in _profile(A, B):
-        if j >= H or log_scale == -math.inf or total == math.inf:
+    for v in g:  # left to right, stopping at an overflow as the sum would
+        total += float(v)
+        if total == math.inf:
             break
-        total += _exp(log_scale + math.log(np.linalg.norm(M, 2)))
     return total
 
 
@@ -668,24 +725,33 @@ def peiiss_constant(A, B, eta, *, certificate: LyapunovCertificate | None = None
     eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
     max_terms = as_int("max_terms", max_terms, minimum=1)
     rho = _require_rate(A, eta)
-    cert = certificate if certificate is not None else lyapunov_certificate(A, (rho + eta) / 2.0, B)
+    cert = certificate if certificate is not None else _lyapunov(A, (rho + eta) / 2.0, B)
+    return _peiiss(_LogProfile(A, B, cert.P), eta, cert, max_terms)
+
+
+def _peiiss(prof: _LogProfile, eta: float, cert: LyapunovCertificate, max_terms: int) -> PEIISSConstant:
+    """:func:`peiiss_constant` on a profile that carries ``log ||P^{1/2} A^j B||`` of ``cert``."""
     if not cert.eta_certified < eta:
         raise AssumptionError(f"certificate: expected a rate below eta={eta:.6g}, found "
                               f"{cert.eta_certified:.6g}")
     log_eta = math.log(eta)
     half_log_lmin = 0.5 * math.log(cert.min_eig)
-    best, arg = -math.inf, 0
-    for j, M, log_scale in _profile(A, B):
-        if log_scale == -math.inf:
-            return PEIISSConstant(eta=eta, C=_exp(best), argmax=arg, stop=j, certificate=cert)
-        val = log_scale + math.log(np.linalg.norm(M, 2)) - j * log_eta
-        if val > best:
-            best, arg = val, j
-        bound = log_scale + _pnorm_log(M, cert.P) - half_log_lmin - j * log_eta
-        if bound <= best:
-            return PEIISSConstant(eta=eta, C=_exp(best), argmax=arg, stop=j, certificate=cert)
-        if j >= max_terms:
+    best, arg, start = -math.inf, 0, 0
+    while start <= max_terms:
+        if start >= len(prof) and not prof.extend():
             break
+        stop = min(len(prof), max_terms + 1)
+        j = np.arange(start, stop)
+        vals = prof.log_g[start:stop] - j * log_eta
+        run = np.maximum(np.maximum.accumulate(vals), best)
+        bound = prof.log_s[start:stop] - half_log_lmin - j * log_eta
+        hit = np.flatnonzero(bound <= run)
+        end = int(hit[0]) + 1 if hit.size else vals.size
+        if vals[:end].max() > best:
+            best, arg = float(vals[:end].max()), start + int(np.argmax(vals[:end]))
+        if hit.size:
+            return PEIISSConstant(eta=eta, C=_exp(best), argmax=arg, stop=start + end - 1, certificate=cert)
+        start = stop
     raise SolverError(f"peiiss_constant: the sup did not provably stop within {max_terms} terms at eta={eta:.6g}")
 
 
@@ -764,6 +830,9 @@ class StabilityReport:
 
 _METHODS = ("exact", "lmi", "lyapunov")
 
+LMI_MAX_DIM = 30
+"""Largest ``dx`` for which :func:`analyze_stability` solves the comparison LMI by default."""
+
 
 def analyze_stability(A, B, **options) -> StabilityReport:
     r"""Spectral radius, Gamma, and certified P-EIISS constants of ``x+ = A x + B u + w``.
@@ -788,6 +857,10 @@ def analyze_stability(A, B, **options) -> StabilityReport:
     lmi : bool
         Also solve the LMI (default ``True``; cvxpy missing or failing gives a note, not an error,
         unless ``method="lmi"``).
+    lmi_max_dim : int
+        Skip the comparison LMI, with a note saying so, when ``dx`` exceeds this (default
+        :data:`LMI_MAX_DIM`: the SDP has ``dx (dx + 1) / 2`` unknowns and takes seconds beyond it,
+        minutes at ``dx = 100``). ``method="lmi"`` always solves it.
 
     Returns
     -------
@@ -813,14 +886,15 @@ def analyze_stability(A, B, **options) -> StabilityReport:
     eta = options.pop("eta", None)
     method = options.pop("method", "exact")
     use_lmi = bool(options.pop("lmi", True))
+    lmi_max_dim = as_int("lmi_max_dim", options.pop("lmi_max_dim", LMI_MAX_DIM), minimum=1)
     reject_unknown_kwargs("analyze_stability", options)
     if method not in _METHODS:
         raise DimensionError(f"method: expected one of {', '.join(_METHODS)}, found {method!r}")
     if H is not None:
         H = as_int("H", H, minimum=1)
     rho = spectral_radius(A)
-    hg = horizon_gain(A, B, H) if H is not None else None
     if not rho < 1:
+        hg = _horizon_gain(_LogProfile(A, B), H, None) if H is not None else None
         kind = "marginally stable" if math.isclose(rho, 1.0, rel_tol=0, abs_tol=1e-12) else "unstable"
         reason = (f"not globally P-IISS: spectral radius rho(A)={rho:.6g} >= 1 ({kind}); the gain "
                   + (f"Gamma_H={hg:.6g} at H={H} grows with H" if hg is not None else "grows with the horizon"))
@@ -836,6 +910,11 @@ def analyze_stability(A, B, **options) -> StabilityReport:
             raise AssumptionError(f"eta: expected eta in (rho(A), 1) = ({rho:.6g}, 1), found {eta:.6g}")
         etas = [eta]
     problem = None
+    if use_lmi and method != "lmi" and A.shape[0] > lmi_max_dim:
+        use_lmi = False
+        notes.append(f"LMI skipped: dx={A.shape[0]} > lmi_max_dim={lmi_max_dim} (the cvxpy SDP has "
+                     f"{A.shape[0] * (A.shape[0] + 1) // 2} unknowns); C is the exact sup, compared with the "
+                     "Lyapunov closed form")
     if use_lmi or method == "lmi":
         if _lmi_available():
             problem = _LMI(A)
@@ -844,11 +923,16 @@ def analyze_stability(A, B, **options) -> StabilityReport:
         else:
             notes.append("LMI skipped: cvxpy is not installed")
 
+    # one certificate below every candidate rate proves the stop of C(eta) for all of them, so
+    # the sweep reads one profile instead of solving a Lyapunov equation and propagating per eta
+    sweep_cert = _lyapunov(A, (rho + min(etas)) / 2.0, B)
+    prof = _LogProfile(A, B, sweep_cert.P)
+
     def constant(e):
         if method == "exact":
-            return peiiss_constant(A, B, e).C
+            return _peiiss(prof, e, sweep_cert, 1_000_000).C
         if method == "lyapunov":
-            return lyapunov_certificate(A, e, B).C
+            return _lyapunov(A, e, B).C
         return lmi_certificate(A, e, B, _problem=problem).C
 
     if len(etas) > 1:
@@ -860,8 +944,8 @@ def analyze_stability(A, B, **options) -> StabilityReport:
                 notes.append(f"eta={e:.6g} skipped: {exc}")
                 scores.append(math.inf)
         eta = etas[int(np.argmin(scores))]
-    exact = peiiss_constant(A, B, eta)
-    lyap = lyapunov_certificate(A, eta, B)
+    exact = _peiiss(prof, eta, sweep_cert, 1_000_000)
+    lyap = _lyapunov(A, eta, B)
     lmi = None
     if problem is not None:
         try:
@@ -873,7 +957,9 @@ def analyze_stability(A, B, **options) -> StabilityReport:
     chosen = {"exact": exact, "lyapunov": lyap, "lmi": lmi}[method]
     C = chosen.C
     label = method if method == "exact" else chosen.method
-    gs = gain_sum(A, B, certificate=lyapunov_certificate(A, (1.0 + rho) / 2.0, B))
+    gs_cert = _lyapunov(A, (1.0 + rho) / 2.0, B)
+    gs = _gain_sum(_LogProfile(A, B, gs_cert.P), gs_cert, 1e-10, 0.0, 1_000_000)
+    hg = _horizon_gain(prof, H, gs) if H is not None else None
     reason = (f"globally P-EIISS: rho(A)={rho:.6g} < 1; ||A^j B|| <= C eta^j with C={C:.6g}, eta={eta:.6g} "
               f"({label}); Gamma={gs.upper:.6g} (tail bound {gs.tail_bound:.2g})")
     return StabilityReport(spectral_radius=rho, globally_p_iiss=True, gain_sum=gs, horizon_gain=hg, eta=eta, C=C,
