@@ -18,7 +18,7 @@ from ._common import Parser, UsageError
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS = ("check", "bound", "simulate", "run", "verify", "proofs", "figs", "audit", "export")
+COMMANDS = ("check", "bound", "simulate", "scan", "run", "verify", "proofs", "figs", "audit", "export")
 """The subcommand modules of this package, in the order ``qbc --help`` lists them."""
 
 

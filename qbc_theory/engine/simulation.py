@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from . import learning, rollout
+from . import learning, policy_classes, rollout
 from ..model.validation import as_int, as_real, describe, reject_unknown_kwargs
 from ..model.errors import AssumptionError, DimensionError
 from ..model.dynamics import LinearSystem
@@ -85,6 +85,10 @@ def default_policy_class(instance, **options) -> learning.LinearPolicyClass:
     max_candidates = as_int("max_candidates", options.pop("max_candidates", _DEFAULT_MAX_CANDIDATES), minimum=1)
     reject_unknown_kwargs("default_policy_class", options)
     expert = instance.expert
+    if isinstance(expert, policy_classes.NONLINEAR_EXPERTS):
+        # tanh gains x scales, or output-layer perturbations (engine/policy_classes.py)
+        return policy_classes.nonlinear_policy_class(expert, instance.quantizer, grid_step=step,
+                                                     grid_radius=radius, max_candidates=max_candidates)
     if isinstance(expert, ArctanExpert):
         center, link = np.ones((1, 1)), "arctan"
     elif isinstance(expert, LinearExpert):
@@ -222,6 +226,8 @@ def _resolve(learner: str, instance) -> str:
         raise DimensionError(f"learner: expected one of {', '.join(LEARNERS)}, found {describe(learner)}")
     if learner != "auto":
         return learner
+    if isinstance(instance.expert, policy_classes.NONLINEAR_EXPERTS):
+        return "finite"  # the parametric classes are linear; the finite ones contain q#pi*
     return "finite" if _deterministic(instance.expert) else "parametric"
 
 
@@ -282,7 +288,9 @@ def _train(kind: str, instance, data, options: dict):
     else:
         fit = learning.fit_finite(policy_class, data.states, data.tokens)
         summary = {"kind": "finite"} | fit.to_dict()
-    summary["gain_error"] = _gain_error(instance, fit.policy.K, fit.policy.link)
+    summary["gain_error"] = _gain_error(instance, getattr(fit.policy, "K", None), getattr(fit.policy, "link", None))
+    if getattr(policy_class, "expert_index", None) is not None:
+        summary["selected_expert"] = bool(fit.index == policy_class.expert_index)
     return fit.policy, summary
 
 
