@@ -44,7 +44,7 @@ parameters):
     Finite scalar quantization of a linear projection: the flattened chunk is centred and projected
     on its first ``d = len(levels)`` principal components (fit split), each divided by its standard
     deviation, bounded by :math:`f(z) = h \tanh(z + s) - o` with :math:`h = (L - 1)(1 - 10^{-3})/2`,
-    ``o = 1/2`` for even ``L`` (else 0), :math:`s = \operatorname{artanh}(o/h)`, and rounded; the decoder
+    ``o = 1/2`` for even ``L`` (else 0), :math:`s = \tan(o/h)`, and rounded; the decoder
     is the least-squares affine map from the normalized codes ``c / floor(L/2)`` back to the chunk.
 ``binning``, ``kmeans``, ``rvq``, ``dct``, ``trap``
     The per-step quantizers of :mod:`qbc_theory.model.quantizers` (``dct`` with its ``chunk``).
@@ -84,7 +84,6 @@ __all__ = [
 ]
 
 _NORM_EPS = 1e-8  # the published normalizations add this to p99 - p1
-_SHRINK = 10.0  # pseudo-counts of the common intercept in the vqbet offset head
 
 
 def _chunks(name: str, u, chunk: int, dim: int | None = None) -> np.ndarray:
@@ -526,8 +525,8 @@ class VQBeTTokenizer(_Base):
     the codebooks fitted by k-means stage by stage (:class:`~qbc_theory.model.quantizers.ResidualVQ`),
     ``W, b`` by least squares on the fit split's residuals ``U - sum_s c_{i_s}`` (the published method's
     offset head predicts this residual from the observation; here it is affine in the state ``x`` at
-    the start of the chunk, with one intercept per token, shrunk towards a common intercept with 10
-    pseudo-counts so that rare tokens do not overfit). Learned: ``eps_bound`` is ``None``.
+    the start of the chunk, with one intercept per token; tokens never seen in fitting get the common
+    intercept). Learned: ``eps_bound`` is ``None``.
 
     Parameters
     ----------
@@ -597,9 +596,8 @@ class VQBeTTokenizer(_Base):
 
         mx, mr = token_means(x), token_means(resid)
         W = np.linalg.lstsq(x - mx[tok], resid - mr[tok], rcond=None)[0]
-        common = (resid - x @ W).mean(axis=0)
-        # a token seen a few times gets an intercept shrunk towards the common one (_SHRINK pseudo-counts)
-        b = (counts[:, None] * (mr - mx @ W) + _SHRINK * common) / (counts[:, None] + _SHRINK)
+        b = mr - mx @ W
+        b[~seen] = (resid - x @ W).mean(axis=0)  # tokens never seen in fitting get the common intercept
         return replace(fitted, head=W, intercepts=b)
 
     @property
@@ -645,14 +643,15 @@ def fsq_bound(z, levels) -> np.ndarray:
     .. math::
 
         h = \frac{(L - 1)(1 - 10^{-3})}{2},\quad o = \tfrac12 \mathbb 1\{L \text{ even}\},\quad
-        s = \operatorname{artanh}(o / h),
+        s = \tan(o / h),
 
-    so ``round(f(z))`` takes exactly ``L`` values, ``-floor(L/2), ..., ceil(L/2) - 1``, and ``f(0) = 0``.
+    the published rule, so ``round(f(z))`` takes exactly ``L`` values, ``-floor(L/2), ..., ceil(L/2) - 1``,
+    and ``round(f(0)) = 0``.
     """
     L = np.asarray(levels, dtype=float)
     h = (L - 1.0) * (1.0 - 1e-3) / 2.0
     o = np.where(np.asarray(levels) % 2 == 0, 0.5, 0.0)
-    s = np.arctanh(o / h)
+    s = np.tan(o / h)  # as published (tan, not artanh): f(0) is then within 1e-3 of 0, and L = 2 works
     return h * np.tanh(np.asarray(z, dtype=float) + s) - o
 
 
