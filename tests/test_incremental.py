@@ -228,3 +228,97 @@ def test_bad_options():
         incremental_certificate(A, B, G, C, (0, 1), eta=1.0)
     with pytest.raises(TypeError, match="bogus"):
         incremental_certificate(A, B, G, C, (0, 1), bogus=1)
+
+
+# --- sampled evidence and the stability section of the model's nonlinear systems -----------------
+
+from qbc_theory.checker.incremental import sampled_piiss, system_stability  # noqa: E402
+from qbc_theory.model.dynamics import CallableSystem, LureSystem  # noqa: E402
+from qbc_theory.model.dynamics import pendulum as pendulum_preset  # noqa: E402
+
+
+def scalar_contraction(x, u, w):
+    """x+ = 0.5 tanh(x) + u + w: slopes in (0, 0.5], so C = 1, eta = 0.5 and Gamma = 2 are tight near 0."""
+    return 0.5 * np.tanh(x) + u + w
+
+
+@pytest.mark.parametrize("consts, refuted", [
+    ({"C": 1.0, "eta": 0.5}, False),
+    ({"Gamma": 2.0}, False),
+    ({"C": 0.9, "eta": 0.5}, True),   # a pulse gives gap = |du| > 0.9 |du| at once
+    ({"C": 1.0, "eta": 0.3}, True),   # the slope 0.5 near 0 decays slower than 0.3^t
+    ({"Gamma": 1.8}, True),           # a constant offset accumulates to nearly 2 |du| near 0
+])
+def test_sampled_piiss_refutes_wrong_constants_only(consts, refuted):
+    rng = np.random.default_rng(11)
+    x0 = 0.05 * rng.standard_normal((300, 1))
+    noise = np.zeros((40, 300, 1))
+    ev = sampled_piiss(scalar_contraction, x0, noise, 1, rng, action_scale=0.01, **consts)
+    assert ev.violation is refuted
+    if refuted:
+        w = ev.witness
+        assert w["gap"] > w["bound"] and "refutes" in ev.reason
+    else:
+        assert ev.max_ratio <= 1 + 1e-9
+
+
+def test_sampled_piiss_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(DimensionError, match="noise"):
+        sampled_piiss(scalar_contraction, np.zeros((4, 1)), np.zeros((3, 5, 1)), 1, rng, Gamma=1.0)
+    with pytest.raises(DimensionError, match="C, eta"):
+        sampled_piiss(scalar_contraction, np.zeros((4, 1)), np.zeros((3, 4, 1)), 1, rng, C=1.0)
+    with pytest.raises(DimensionError, match="Gamma"):
+        sampled_piiss(scalar_contraction, np.zeros((4, 1)), np.zeros((3, 4, 1)), 1, rng)
+
+
+def test_system_stability_of_a_certified_lure_system():
+    A, B, G, C = contracting_lure()
+    system = LureSystem(A, B, G, C, "tanh", noise_std=0.1)
+    st = system_stability(system, H=30, rng=np.random.default_rng(2))
+    assert st.kind == "lure" and st.status == "certified" and st.globally_p_iiss
+    assert st.Gamma == pytest.approx(st.C / (1 - st.eta), rel=1e-12)
+    assert st.horizon_gain == pytest.approx(sum(st.C * st.eta**j for j in range(30)), rel=1e-10)
+    assert st.evidence is not None and not st.evidence.violation
+    d = st.to_dict()
+    json.dumps(d)
+    # the linear report's keys are all there, the certificate is added
+    for key in ("spectral_radius", "globally_p_iiss", "gain_sum", "horizon_gain", "eta", "C", "method", "reason"):
+        assert key in d
+    assert d["certificate"]["certified"] and d["gain_sum"] == st.Gamma
+    assert any("certified (lmi-" in line for line in st.format_lines())
+
+
+def test_system_stability_of_the_pendulum_preset_is_not_certified():
+    st = system_stability(pendulum_preset(0.05, 9.81, 0.5, 1.0), H=30)
+    assert st.status == "not certified" and not st.globally_p_iiss
+    assert st.Gamma is None and st.C is None
+    assert "not certified" in st.reason and "unstable" not in st.reason
+    assert any("not certified" in line for line in st.format_lines())
+    json.dumps(st.to_dict())
+
+
+@pytest.mark.parametrize("declared, status", [
+    ({"C": 1.0, "eta": 0.5}, "declared, not certified"),
+    ({"Gamma": 2.0}, "declared, not certified"),
+    ({"C": 0.5, "eta": 0.4}, "declared, refuted"),
+    ({"Gamma": 1.5}, "declared, refuted"),
+    ({}, "not certified"),
+])
+def test_system_stability_of_a_callable_system_labels_and_samples_the_declaration(declared, status):
+    system = CallableSystem(scalar_contraction, 1, 1, x0_std=0.05, declared=declared)
+    st = system_stability(system, H=40, rng=np.random.default_rng(4))
+    assert st.kind == "callable" and st.status == status
+    assert st.globally_p_iiss is (status == "declared, not certified")
+    if status == "declared, refuted":
+        assert st.Gamma is None and st.evidence.violation
+    if declared and status != "declared, refuted":
+        assert "declared, not certified" in st.reason
+    json.dumps(st.to_dict())
+
+
+def test_system_stability_rejects_a_linear_system():
+    from qbc_theory.model.dynamics import LinearSystem
+
+    with pytest.raises(DimensionError, match="kind"):
+        system_stability(LinearSystem([[0.5]], [[1.0]]))

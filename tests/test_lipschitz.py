@@ -129,3 +129,38 @@ def test_bad_inputs_name_the_argument(rng):
         lipschitz_report(lambda X: X, -1.0, 2, rng)
     with pytest.raises(TypeError, match="bogus"):
         lipschitz_report(lambda X: X, 1.0, 2, rng, bogus=True)
+
+
+# --- the model's experts ------------------------------------------------------------------------
+
+from qbc_theory.checker.lipschitz import expert_lipschitz  # noqa: E402
+from qbc_theory.model.experts import CallableExpert, LinearExpert, MLPExpert, TanhExpert  # noqa: E402
+
+
+def test_expert_lipschitz_of_the_models_experts(rng):
+    S = rng.standard_normal((300, 3))
+    K = rng.standard_normal((2, 3))
+    tanh = expert_lipschitz(TanhExpert(K, scale=[0.5, 2.0]), S, rng)
+    assert tanh.status == "certified" and tanh.upper == pytest.approx(spectral_norm(K), rel=1e-12)
+    assert not tanh.violation and tanh.lower <= tanh.upper * (1 + 1e-9)
+    lin = expert_lipschitz(LinearExpert(K, noise_std=0.3), S, rng)  # the mean K x is sampled, not the noise
+    assert lin.lower == pytest.approx(spectral_norm(K), rel=1e-7)
+    layers = [(rng.standard_normal((6, 3)), rng.standard_normal(6)), (rng.standard_normal((2, 6)), np.zeros(2))]
+    mlp = expert_lipschitz(MLPExpert(layers, activation="relu"), S, rng)
+    assert mlp.upper == pytest.approx(spectral_norm(layers[0][0]) * spectral_norm(layers[1][0]), rel=1e-10)
+    assert not mlp.violation and mlp.gap >= 1
+
+
+def test_expert_lipschitz_of_a_callable_expert(rng):
+    S = rng.standard_normal((300, 2))
+
+    def act(x, z):
+        return np.sin(3.0 * x[:, :1])
+
+    low = expert_lipschitz(CallableExpert(act, 1, declared={"L": 2.0}), S, rng)
+    assert low.status == "declared, not certified" and low.violation
+    assert witness_ratio(lambda X: act(X, None), low) > 2.0
+    ok = expert_lipschitz(CallableExpert(act, 1, declared={"L": 3.0}), S, rng)
+    assert ok.status == "declared, not certified" and not ok.violation
+    none = expert_lipschitz(CallableExpert(act, 1), S, rng)
+    assert none.status == "none" and none.upper is None and none.lower > 2.9

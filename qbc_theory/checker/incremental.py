@@ -56,6 +56,10 @@ __all__ = [
     "IncrementalCertificate",
     "verify_incremental_certificate",
     "incremental_certificate",
+    "SampledPIISS",
+    "sampled_piiss",
+    "NonlinearStability",
+    "system_stability",
 ]
 
 # Largest rate tried: a certificate above it would give Gamma > 1e4 C, useless for any bound.
@@ -460,3 +464,373 @@ def incremental_certificate(A, B, G, C, sector, eta=None, **options) -> Incremen
 def _finish(cert: IncrementalCertificate, eta_min, solves, start, notes) -> IncrementalCertificate:
     return dataclasses.replace(cert, eta_min=eta_min, solves=solves, seconds=time.perf_counter() - start,
                                notes=tuple(notes))
+
+
+# --- sampled evidence and the stability section of a nonlinear system ---------------------------
+
+DECLARED = "declared, not certified"
+"""Label of a constant the user declared (the model's ``DECLARED_LABEL``)."""
+
+
+@dataclass(frozen=True)
+class SampledPIISS:
+    r"""Sampled evidence for (or against) a P-IISS gain: coupled runs with shared noise and initial state.
+
+    .. math::
+
+        \text{ratio} = \max_{\text{pairs},\,t}
+        \frac{\|x^0_{t+1} - x^1_{t+1}\|}{\gamma\big((\|u^0_k - u^1_k\|)_{k \le t}\big)},\qquad
+        \gamma = \sum_{k \le t} C\eta^{t-k} r_k \;\text{ or }\; \Gamma \max_{k \le t} r_k .
+
+    Attributes
+    ----------
+    gamma : str
+        ``"peiiss"`` (``C``, ``eta``) or ``"max"`` (``Gamma``).
+    constants : dict
+        The constants tested.
+    max_ratio : float
+        Largest sampled ratio; above ``1 + rtol`` it refutes the constants.
+    violation : bool
+    witness : dict or None
+        ``pair``, ``t``, ``gap``, ``bound`` of the largest ratio.
+    trajectories, horizon : int
+    reason : str
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3.
+    """
+
+    gamma: str
+    constants: dict
+    max_ratio: float
+    violation: bool
+    witness: dict | None
+    trajectories: int
+    horizon: int
+    reason: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready description."""
+        return {"gamma": self.gamma, "constants": dict(self.constants), "max_ratio": self.max_ratio,
+                "violation": self.violation, "witness": self.witness, "trajectories": self.trajectories,
+                "horizon": self.horizon, "reason": self.reason}
+
+
+def sampled_piiss(step, x0, noise, du, rng, *, C=None, eta=None, Gamma=None, action_scale=1.0,
+                  rtol=1e-9) -> SampledPIISS:
+    r"""Look for evidence against a P-IISS gain by running coupled pairs of trajectories.
+
+    Each pair starts from the same ``x0`` row and sees the same noise; the first run plays actions
+    ``u0 ~ N(0, s^2 I)``, the second ``u1 = u0 + du`` with ``du`` a single pulse, a constant offset or
+    dense noise (a third of the pairs each), at log-uniform magnitudes in ``[1e-3, 1] s``. The state
+    gap is compared with
+
+    .. math::
+
+        \gamma_t = \sum_{k \le t} C\,\eta^{t-k}\,\|u^0_k - u^1_k\| \;\;(C, \eta \text{ given}),\qquad
+        \gamma_t = \Gamma \max_{k \le t} \|u^0_k - u^1_k\| \;\;(\text{only } \Gamma),
+
+    which is Definition 3's inequality, after discounting ``1e-12 (1 + ||x||)`` of round-off from the
+    gap. Sampling can refute a gain, never prove one.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(x (N, dx), u (N, du), w (N, dx)) -> (N, dx)``.
+    x0 : (N, dx) array_like
+        Shared initial states.
+    noise : (H, N, dx) array_like
+        Shared noise.
+    du : int
+        Action dimension.
+    rng : numpy.random.Generator
+    C, eta : float, optional
+        P-EIISS constants (both or neither).
+    Gamma : float, optional
+        Max-type gain, used when ``C, eta`` are not given.
+    action_scale : float
+        ``s`` (default 1).
+    rtol : float
+        A ratio above ``1 + rtol`` is a violation (default ``1e-9``, round-off).
+
+    Returns
+    -------
+    SampledPIISS
+
+    Raises
+    ------
+    DimensionError
+        On bad shapes or constants, or when neither ``(C, eta)`` nor ``Gamma`` is given.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3.
+    """
+    x0 = as_matrix("x0", x0)
+    N, dx = x0.shape
+    noise = np.asarray(noise, dtype=float)
+    if noise.ndim != 3 or noise.shape[1:] != (N, dx) or noise.shape[0] < 1:
+        raise DimensionError(f"noise: expected shape (H, {N}, {dx}), found {noise.shape}")
+    H = noise.shape[0]
+    s = as_real("action_scale", action_scale, positive=True)
+    rtol = as_real("rtol", rtol, nonnegative=True)
+    if (C is None) != (eta is None):
+        raise DimensionError("C, eta: expected both P-EIISS constants or neither")
+    if C is not None:
+        C = as_real("C", C, positive=True)
+        eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
+        kind, consts = "peiiss", {"C": C, "eta": eta}
+    elif Gamma is not None:
+        Gamma = as_real("Gamma", Gamma, positive=True)
+        kind, consts = "max", {"Gamma": Gamma}
+    else:
+        raise DimensionError("C, eta, Gamma: expected (C, eta) or Gamma to test, found neither")
+    u0 = s * rng.standard_normal((H, N, du))
+    mag = s * 10.0 ** rng.uniform(-3.0, 0.0, (N, 1))
+    dU = mag * rng.standard_normal((H, N, du))
+    family = np.arange(N) % 3  # 0: one pulse, 1: a constant offset (accumulates), 2: dense random
+    at = rng.integers(0, H, N)
+    dU[:, family == 0] *= (np.arange(H)[:, None] == at[None, family == 0])[:, :, None]
+    dU[:, family == 1] = dU[0, family == 1]
+    x_a, x_b = x0.copy(), x0.copy()
+    acc = np.zeros(N)
+    worst, witness = 0.0, None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(H):
+            x_a = np.asarray(step(x_a, u0[t], noise[t]), dtype=float)
+            x_b = np.asarray(step(x_b, u0[t] + dU[t], noise[t]), dtype=float)
+            r = np.linalg.norm(dU[t], axis=1)
+            acc = eta * acc + C * r if kind == "peiiss" else np.maximum(acc, Gamma * r)
+            gap = np.linalg.norm(x_a - x_b, axis=1)
+            # round-off of the two runs' arithmetic is not evidence: discount 1e-12 (1 + |x|) from the gap
+            net = np.maximum(gap - 1e-12 * (1.0 + np.linalg.norm(x_a, axis=1)), 0.0)
+            ratio = np.where(acc > 0, net / np.where(acc > 0, acc, 1.0), np.where(net > 0, np.inf, 0.0))
+            ratio = np.where(np.isfinite(gap), ratio, np.inf)
+            i = int(np.argmax(ratio))
+            if ratio[i] > worst:
+                worst = float(ratio[i])
+                witness = {"pair": i, "t": t + 1, "gap": float(gap[i]), "bound": float(acc[i])}
+    violation = worst > 1.0 + rtol
+    what = (f"C={C:.4g}, eta={eta:.4g}" if kind == "peiiss" else f"Gamma={Gamma:.4g}")
+    reason = (f"{N} coupled pairs x {H} steps: largest gap / gamma = {worst:.4g}"
+              + (f" > 1: the sample refutes {what} (pair {witness['pair']}, step {witness['t']}: gap "
+                 f"{witness['gap']:.4g} > bound {witness['bound']:.4g})" if violation
+                 else f" <= 1, no evidence against {what} (not a proof)"))
+    return SampledPIISS(gamma=kind, constants=consts, max_ratio=worst, violation=violation, witness=witness,
+                        trajectories=N, horizon=H, reason=reason)
+
+
+@dataclass(frozen=True)
+class NonlinearStability:
+    r"""The stability section of ``qbc check`` for a Lur'e or callable system.
+
+    Exposes the attributes of :class:`~qbc_theory.checker.stability.StabilityReport` that the report
+    reads (``globally_p_iiss``, ``Gamma``, ``C``, ``eta``, ``reason``, ...), filled from the incremental
+    certificate (Lur'e) or from the user's declaration (callable), plus sampled evidence.
+
+    .. math::
+
+        \|x^0_{t+1} - x^1_{t+1}\| \le \sum_{k \le t} C\eta^{t-k}\|u^0_k - u^1_k\|,\qquad \Gamma = \frac{C}{1-\eta}.
+
+    Attributes
+    ----------
+    kind : str
+        ``"lure"`` or ``"callable"``.
+    status : str
+        ``"certified"``, ``"not certified"``, ``"declared, not certified"`` or ``"declared, refuted"``.
+    globally_p_iiss : bool
+        Certified, or declared and not refuted by the sample.
+    Gamma, C, eta : float or None
+    horizon_gain : float or None
+        ``sum_{j<H} C eta^j`` (or ``Gamma``) at the instance's horizon.
+    spectral_radius : float or None
+        ``rho(A)`` of the linear part (Lur'e), ``None`` for a callable system.
+    method : str
+    reason : str
+    certificate : IncrementalCertificate or None
+    declared : dict
+    evidence : SampledPIISS or None
+    phi : str or None
+    sector : tuple or None
+    notes : tuple of str
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8b.
+    """
+
+    kind: str
+    status: str
+    globally_p_iiss: bool
+    Gamma: float | None
+    C: float | None
+    eta: float | None
+    horizon_gain: float | None
+    spectral_radius: float | None
+    method: str
+    reason: str
+    certificate: IncrementalCertificate | None
+    declared: dict
+    evidence: SampledPIISS | None
+    phi: str | None = None
+    sector: tuple | None = None
+    notes: tuple = ()
+    gain_sum = None
+    exact = None
+    lyapunov = None
+    lmi = None
+
+    def to_dict(self) -> dict:
+        """The keys of ``StabilityReport.to_dict`` plus ``kind``, ``status``, ``certificate``, ``declared``,
+        ``evidence``."""
+        def fin(v):
+            return None if v is None or not math.isfinite(v) else float(v)
+
+        cert = None
+        if self.certificate is not None:
+            cert = {k: v for k, v in self.certificate.to_dict().items()}
+        return {"spectral_radius": fin(self.spectral_radius), "globally_p_iiss": self.globally_p_iiss,
+                "gain_sum": fin(self.Gamma), "gain_sum_detail": None, "horizon_gain": fin(self.horizon_gain),
+                "eta": self.eta, "C": self.C, "method": self.method, "C_exact": None, "C_lyapunov": None,
+                "C_lmi": self.certificate.C if self.certificate is not None and self.certificate.certified else None,
+                "exact": None, "lyapunov": None, "lmi": None, "reason": self.reason, "notes": list(self.notes),
+                "kind": self.kind, "status": self.status, "Gamma": fin(self.Gamma), "certificate": cert,
+                "declared": dict(self.declared), "evidence": None if self.evidence is None else self.evidence.to_dict(),
+                "phi": self.phi, "sector": None if self.sector is None else list(self.sector)}
+
+    def format_lines(self) -> list:
+        """The text lines of the stability section of ``qbc check``."""
+        def num(v):
+            return "-" if v is None else format(v, ".4g")
+
+        lines = []
+        if self.kind == "lure":
+            lines.append(f"  system                      Lur'e, phi = {self.phi}, sector [{self.sector[0]:g}, "
+                         f"{self.sector[1]:g}], rho(A) = {num(self.spectral_radius)}")
+            c = self.certificate
+            if c.certified:
+                lines += [f"  incremental certificate     certified ({c.method}, {c.solves} solves, {c.seconds:.2g} s)",
+                          f"  eta, C, Gamma = C/(1-eta)   {num(c.eta)}, {num(c.C)}, {num(c.Gamma)}",
+                          f"  P-EIISS                     ||dx_t+1|| <= sum_k C eta^(t-k) ||du_k||; cond(P) = "
+                          f"{num(c.cond)}, sqrt(cond P) ||B|| = {num(c.C_cond)}"]
+            else:
+                lines.append(f"  incremental certificate     {c.reason}")
+        else:
+            shown = ", ".join(f"{k} = {v:.4g}" for k, v in self.declared.items()) or "none"
+            lines += ["  system                      callable f(x, u, w)",
+                      f"  constants                   {shown}  ({DECLARED})"]
+        lines.append(f"  globally P-IISS             {'yes' if self.globally_p_iiss else 'no'}  ({self.status})")
+        if self.Gamma is not None:
+            lines.append(f"  Gamma (max-type gain)       {num(self.Gamma)}")
+        if self.evidence is not None:
+            lines.append(f"  sampled increments          {self.evidence.reason}")
+        return lines
+
+
+def system_stability(system, *, H=None, eta=None, rng=None, trajectories=200, horizon=50) -> NonlinearStability:
+    r"""The stability section for a Lur'e system (certificate) or a callable system (declared constants).
+
+    Lur'e: :func:`incremental_certificate` on ``(A, B, G, C, sector)``; when certified, coupled runs of
+    the true system are sampled as a cross-check (a refutation would be a bug). Callable: the user's
+    ``C, eta`` or ``Gamma`` are labelled ``"declared, not certified"`` and sampled for evidence against
+    them; a refuted declaration is not P-IISS.
+
+    .. math::
+
+        \Gamma = \frac{C}{1 - \eta}, \qquad \Gamma_H = \sum_{j<H} C\eta^j .
+
+    Parameters
+    ----------
+    system : LureSystem or CallableSystem
+        Read through ``kind``, ``dx``, ``du``, ``step``, ``sample_x0``, ``sample_noise`` and (Lur'e)
+        ``A, B, G, C, sector, phi`` or (callable) ``declared``.
+    H : int, optional
+        Horizon for ``horizon_gain``.
+    eta : float, optional
+        Fix the certificate's rate (Lur'e).
+    rng : numpy.random.Generator, optional
+        For the sampled evidence (default: a fixed seed).
+    trajectories, horizon : int
+        Size of the sample (default 200 pairs, 50 steps; ``min(horizon, H)`` steps when ``H`` is given).
+
+    Returns
+    -------
+    NonlinearStability
+
+    Raises
+    ------
+    DimensionError
+        If ``system.kind`` is neither ``"lure"`` nor ``"callable"``.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8b.
+    """
+    kind = getattr(system, "kind", None)
+    rng = np.random.default_rng(0) if rng is None else rng
+    steps = horizon if H is None else max(1, min(horizon, int(H)))
+
+    def sample(**consts):
+        x0 = system.sample_x0(rng, trajectories)
+        w = system.sample_noise(rng, steps, trajectories)
+        return sampled_piiss(system.step, x0, w, system.du, rng, **consts)
+
+    def hgain(C_, eta_, Gamma_):
+        if H is None:
+            return None
+        if C_ is not None:
+            return C_ * (1.0 - eta_ ** int(H)) / (1.0 - eta_)
+        return Gamma_
+
+    if kind == "lure":
+        cert = incremental_certificate(system.A, system.B, system.G, system.C, system.sector, eta=eta)
+        rho = spectral_radius(system.A)
+        if cert.certified:
+            ev = sample(C=cert.C, eta=cert.eta)
+            notes = () if not ev.violation else (f"sampled increments contradict the certificate: {ev.reason}",)
+            reason = (f"globally P-EIISS (incremental sector certificate, {cert.method}): ||dx_t+1|| <= "
+                      f"sum_k C eta^(t-k) ||du_k|| with C={cert.C:.4g}, eta={cert.eta:.4g}; max-type Gamma = "
+                      f"C/(1-eta) = {cert.Gamma:.4g}")
+            return NonlinearStability(kind=kind, status="certified", globally_p_iiss=True, Gamma=cert.Gamma,
+                                      C=cert.C, eta=cert.eta, horizon_gain=hgain(cert.C, cert.eta, None),
+                                      spectral_radius=rho, method=cert.method, reason=reason, certificate=cert,
+                                      declared={}, evidence=ev, phi=system.phi, sector=tuple(system.sector),
+                                      notes=notes + cert.notes)
+        reason = (f"global P-IISS {cert.reason}; a local (gamma, delta)-d-P-IISS may still hold (appendix "
+                  "proposition)")
+        return NonlinearStability(kind=kind, status="not certified", globally_p_iiss=False, Gamma=None, C=None,
+                                  eta=None, horizon_gain=None, spectral_radius=rho, method="none", reason=reason,
+                                  certificate=cert, declared={}, evidence=None, phi=system.phi,
+                                  sector=tuple(system.sector))
+    if kind == "callable":
+        d = dict(getattr(system, "declared", {}) or {})
+        C_, eta_, G_ = d.get("C"), d.get("eta"), d.get("Gamma")
+        notes = ()
+        if (C_ is None) != (eta_ is None):
+            notes = ("a declared C without eta (or eta without C) is not a P-EIISS pair; ignored",)
+            C_ = eta_ = None
+        if C_ is None and G_ is None:
+            return NonlinearStability(kind=kind, status="not certified", globally_p_iiss=False, Gamma=None, C=None,
+                                      eta=None, horizon_gain=None, spectral_radius=None, method="none",
+                                      reason=("not certified: a callable system has no certificate and declares "
+                                              "neither (C, eta) nor Gamma"),
+                                      certificate=None, declared=d, evidence=None, notes=notes)
+        Gamma = G_ if G_ is not None else C_ / (1.0 - eta_)
+        ev = sample(C=C_, eta=eta_) if C_ is not None else sample(Gamma=G_)
+        refuted = ev.violation
+        if C_ is not None and G_ is not None and not refuted:
+            ev_max = sample(Gamma=G_)
+            if ev_max.violation:
+                ev, refuted = ev_max, True
+        what = (f"C={C_:.4g}, eta={eta_:.4g}" if C_ is not None else "") + \
+            (", " if C_ is not None and G_ is not None else "") + (f"Gamma={G_:.4g}" if G_ is not None else "")
+        status = "declared, refuted" if refuted else DECLARED
+        reason = (f"{DECLARED}: {what}" + ("" if G_ is not None else f", Gamma = C/(1-eta) = {Gamma:.4g}")
+                  + (f"; refuted by sampling: {ev.reason}" if refuted else "; sampling found no evidence against it"))
+        return NonlinearStability(kind=kind, status=status, globally_p_iiss=not refuted, Gamma=None if refuted else
+                                  Gamma, C=None if refuted else C_, eta=None if refuted else eta_,
+                                  horizon_gain=None if refuted else hgain(C_, eta_, Gamma), spectral_radius=None,
+                                  method="declared", reason=reason, certificate=None, declared=d, evidence=ev,
+                                  notes=notes)
+    raise DimensionError(f"system.kind: expected 'lure' or 'callable' for system_stability, found {kind!r}")

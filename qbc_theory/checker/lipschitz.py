@@ -35,6 +35,7 @@ __all__ = [
     "mlp_lipschitz",
     "LipschitzReport",
     "lipschitz_report",
+    "expert_lipschitz",
 ]
 
 
@@ -336,3 +337,60 @@ def lipschitz_report(expert_fn, L_upper, dx, rng, **options) -> LipschitzReport:
     return LipschitzReport(upper=upper, status=status, source=source, lower=lower, witness=witness, gap=gap,
                            violation=violation, exceed_count=exceed, pairs=pairs, probes=probes, rtol=rtol,
                            reason=reason)
+
+
+def _expert_bound(expert):
+    """``(L_upper, declared, source)`` of an expert of :mod:`qbc_theory.model.experts` (duck-typed)."""
+    kind = getattr(expert, "kind", None) or expert.to_dict().get("kind")
+    if kind == "tanh":
+        return tanh_lipschitz(expert.K), False, "||K||_2 (tanh expert s tanh(K x / s))"
+    if kind == "mlp":
+        layers = [W for W, _ in expert.layers]
+        return mlp_lipschitz(layers), False, (f"product of the {len(layers)} layer spectral norms (MLP, "
+                                              f"{expert.activation} is 1-Lipschitz)")
+    if kind == "linear":
+        return tanh_lipschitz(expert.K), False, "||K||_2 (linear expert)"
+    upper = float(expert.lipschitz_upper())
+    if math.isfinite(upper):
+        return upper, False, f"the {kind} expert's certified constant"
+    declared = dict(getattr(expert, "declared", {}) or {})
+    if "L" in declared:
+        return float(declared["L"]), True, "declared by the user"
+    return None, False, "none"
+
+
+def expert_lipschitz(expert, states, rng, **options) -> LipschitzReport:
+    r""":func:`lipschitz_report` for an expert object: its certified or declared ``L`` beside the sample.
+
+    The certified bound is recomputed here from the expert's parameters (:func:`tanh_lipschitz` for
+    ``tanh`` and ``linear``, :func:`mlp_lipschitz` for ``mlp``; otherwise ``lipschitz_upper()``); a
+    :class:`~qbc_theory.model.experts.CallableExpert` contributes its declared ``L``, labelled
+    ``"declared, not certified"``. The sampled function is the expert's mean action ``mean(x)``.
+
+    .. math::
+
+        \max_{\text{sampled } (x, x')} \frac{\|\mu(x) - \mu(x')\|}{\|x - x'\|} \le L \le L_{\text{upper}}.
+
+    Parameters
+    ----------
+    expert : an expert of :mod:`qbc_theory.model.experts`
+        Read through ``kind`` (or ``to_dict()["kind"]``), ``mean``, ``lipschitz_upper``, ``declared``
+        and (tanh, linear) ``K`` or (mlp) ``layers``, ``activation``.
+    states : (N, dx) array_like
+        Where to sample (e.g. expert rollout states).
+    rng : numpy.random.Generator
+    **options
+        Passed to :func:`lipschitz_report` (``pairs``, ``probes``, ``rtol``, ``spread``).
+
+    Returns
+    -------
+    LipschitzReport
+
+    References
+    ----------
+    Cao & Xie 2026, Proposition 5; THEORY.md section 8b.
+    """
+    states = as_matrix("states", states)
+    upper, declared, source = _expert_bound(expert)
+    return lipschitz_report(expert.mean, upper, states.shape[1], rng, declared=declared, source=source,
+                            states=states, **options)
