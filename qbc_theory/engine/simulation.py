@@ -26,13 +26,14 @@ from ..model.validation import as_int, as_real, describe, reject_unknown_kwargs
 from ..model.errors import AssumptionError, DimensionError
 from ..model.dynamics import LinearSystem
 from ..model.experts import ArctanExpert, LinearExpert
+from ..model.policy_class import GRID_STEP, MAX_CANDIDATES, NOISE_SCALES, policy_class_size
 
 __all__ = ["LEARNERS", "SimulationResult", "SeedResult", "simulate", "default_policy_class"]
 
 LEARNERS = ("auto", "finite", "parametric", "regression", "expert", "algorithm1")
 """Learner names accepted by :func:`simulate`."""
 
-_DEFAULT_MAX_CANDIDATES = 10_000
+_DEFAULT_MAX_CANDIDATES = MAX_CANDIDATES
 
 
 def _root_seed(rng, default: int) -> np.random.SeedSequence:
@@ -80,7 +81,7 @@ def default_policy_class(instance, **options) -> learning.LinearPolicyClass:
     ----------
     Cao & Xie 2026, Appendix A (finite realizable class: ``q#pi* in Pi``).
     """
-    step = as_real("grid_step", options.pop("grid_step", 0.05), positive=True)
+    step = as_real("grid_step", options.pop("grid_step", GRID_STEP), positive=True)
     radius = options.pop("grid_radius", None)
     max_candidates = as_int("max_candidates", options.pop("max_candidates", _DEFAULT_MAX_CANDIDATES), minimum=1)
     reject_unknown_kwargs("default_policy_class", options)
@@ -96,17 +97,17 @@ def default_policy_class(instance, **options) -> learning.LinearPolicyClass:
     else:
         raise AssumptionError(f"expert: a finite class is built for linear or arctan experts, found "
                               f"{describe(expert)}")
-    p = center.size
-    if radius is None:
-        radius = next((r for r in (3, 2, 1) if (2 * r + 1) ** p <= max_candidates), None)
-        if radius is None:
-            raise AssumptionError(f"grid_radius: a lattice with radius 1 over {p} gain entries has 3^{p} "
-                                  f"candidates, above max_candidates={max_candidates}; use a Gaussian expert "
-                                  "with learner='parametric' or raise max_candidates")
-    gains, _ = learning.gain_grid(center, step, radius, max_candidates=max_candidates)
+    # the one definition of the class (its size is what qbc check prints too)
+    size = policy_class_size(expert, grid_radius=radius, max_candidates=max_candidates, grid_step=step)
+    if radius is None and not size.enumerable:
+        p = center.size
+        raise AssumptionError(f"grid_radius: a lattice with radius 1 over {p} gain entries has 3^{p} "
+                              f"candidates, above max_candidates={max_candidates}; use a Gaussian expert "
+                              "with learner='parametric' or raise max_candidates")
+    gains, _ = learning.gain_grid(center, step, size.radius, max_candidates=max_candidates)
     if expert.deterministic:
         return learning.LinearPolicyClass(gains, instance.quantizer, 0.0, link)
-    scales = expert.noise_std * (1.0 + 0.1 * np.arange(-2, 3))
+    scales = expert.noise_std * NOISE_SCALES
     return learning.LinearPolicyClass.product(gains, scales, instance.quantizer, link)
 
 
@@ -196,14 +197,25 @@ class SimulationResult:
     instance: str
     entropy: int
     per_seed: tuple
+    policy_class: dict | None = None
+    trained_on: str = "tokens q(u) (log-loss)"
+    quantization_entered: bool = True
 
     def to_dict(self) -> dict:
-        """The ``qbc simulate --json`` object (DESIGN.md section 5) plus diagnostics."""
+        """The ``qbc simulate --json`` object (DESIGN.md section 5) plus diagnostics.
+
+        ``policy_class`` is :func:`qbc_theory.model.policy_class.policy_class_size` (``size`` is
+        ``None`` beyond the float range, ``log_size`` in nats) with ``used``: whether this learner
+        searched that class. The two quantization errors are measured along the runs whatever the
+        learner; ``quantization_entered`` says whether the quantizer entered training at all.
+        """
         return {"regret": self.regret, "ci": [self.ci[0], self.ci[1]],
                 "in_distribution_error": self.in_distribution_error, "deployment_error": self.deployment_error,
                 "n": self.n, "seeds": self.seeds, "seconds": self.seconds, "se": self.se, "level": self.level,
                 "ci_method": self.ci_method, "horizon": self.horizon, "eval_trajectories": self.eval_trajectories,
                 "learner": self.learner, "instance": self.instance, "entropy": self.entropy,
+                "policy_class": self.policy_class, "trained_on": self.trained_on,
+                "quantization_entered": self.quantization_entered,
                 "per_seed": [s.to_dict() for s in self.per_seed]}
 
     def format_text(self) -> str:
@@ -212,12 +224,27 @@ class SimulationResult:
         lines = [
             f"instance {self.instance}: learner {self.learner}, n={self.n} trajectories, H={self.horizon}, "
             f"{self.seeds} seed(s), {self.eval_trajectories} coupled evaluation runs per seed",
+            f"  trained on {self.trained_on}",
             f"  regret J(pi*) - J(pi_hat) = {self.regret:.4g}   {100 * self.level:g}% CI [{lo:.4g}, {hi:.4g}] "
             f"({self.ci_method})",
-            f"  quantization error  in distribution {self.in_distribution_error:.4g}   "
-            f"in deployment {self.deployment_error:.4g}",
-            f"  time {self.seconds:.2f} s",
         ]
+        if self.quantization_entered:
+            lines.append(f"  quantization error  in distribution {self.in_distribution_error:.4g}   "
+                         f"in deployment {self.deployment_error:.4g}")
+        else:
+            lines.append("  quantization error  not shown: the quantizer entered neither training nor the learner's "
+                         "actions")
+        pc = self.policy_class
+        if pc is not None:
+            if pc.get("log_size") is None:
+                lines.append(f"  policy class        {pc.get('description')}")
+            else:
+                count = (f"|Pi| = {pc['exact']}" if pc.get("exact") is not None and pc["log_size"] < 34.5
+                         else f"|Pi| ~ 10^{pc['log10_size']:.1f}")
+                used = "searched by this learner" if pc.get("used") else "not used by this learner"
+                lines.append(f"  policy class        log|Pi| = {pc['log_size']:.4g} nats ({count}), "
+                             f"{pc['description']}; {used}")
+        lines.append(f"  time {self.seconds:.2f} s")
         return "\n".join(lines) + "\n"
 
 
@@ -247,11 +274,17 @@ def _gain_error(instance, K, link: str = "linear") -> float | None:
 def _train(kind: str, instance, data, options: dict):
     """The fitted policy (or Algorithm 1 learner) and a JSON-ready summary."""
     if kind == "expert":
-        return rollout.QuantizedPolicy(instance.expert, instance.quantizer), {"kind": "expert"}
+        return rollout.QuantizedPolicy(instance.expert, instance.quantizer), {
+            "kind": "expert", "trained_on": "nothing: the expert's quantized policy q#pi* itself"}
     if kind == "regression":
-        actions = data.actions if options["regression_actions"] == "raw" else data.quantized
+        raw = options["regression_actions"] == "raw"
+        actions = data.actions if raw else data.quantized
         pol = learning.fit_regression(data.states, actions, smoothing=options["smoothing"])
         summary = pol.to_dict() | {"gain_error": _gain_error(instance, pol.K)}
+        summary["trained_on"] = ("raw expert actions u (least squares; the quantizer entered neither training "
+                                 "nor the executed actions)" if raw else
+                                 "decoded quantized actions q(u) (least squares; executes unquantized K x)")
+        summary["quantization_entered"] = not raw
         return pol, summary
     if kind == "parametric" and _deterministic(instance.expert):
         if not isinstance(instance.expert, LinearExpert):
@@ -427,6 +460,16 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
                                  quantizer=q, level=level)
             reg, se, e_in, e_dep = est.mean, est.se, est.in_distribution_error, est.deployment_error
         results.append(SeedResult(reg, se, e_in, e_dep, summary, data.in_distribution_error))
+    # the finite class of Appendix A (the one qbc check counts), and whether this learner searched it
+    uses_class = kind == "finite" or (kind == "algorithm1" and _deterministic(expert))
+    try:
+        size = policy_class_size(expert, grid_radius=train_options["grid_radius"],
+                                 max_candidates=train_options["max_candidates"], grid_step=train_options["grid_step"])
+        pclass = size.to_dict() | {"exact": size.size if size.log_size < 34.5 else None}
+    except AssumptionError as exc:
+        pclass = {"size": None, "log_size": None, "description": f"no finite class: {exc}"}
+    pclass["used"] = uses_class
+    first = results[0].learner
     regrets = np.array([r.regret for r in results])
     mean = float(regrets.mean())
     if seeds >= 2:
@@ -443,4 +486,6 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
         deployment_error=float(np.mean([r.deployment_error for r in results])),
         n=n, seeds=seeds, horizon=H, eval_trajectories=eval_trajectories, learner=kind,
         seconds=time.perf_counter() - start, instance=str(getattr(instance, "name", "instance")),
-        entropy=int(root.entropy), per_seed=tuple(results))
+        entropy=int(root.entropy), per_seed=tuple(results), policy_class=pclass,
+        trained_on=first.get("trained_on", "tokens q(u) (log-loss)"),
+        quantization_entered=bool(first.get("quantization_entered", True)))
