@@ -356,12 +356,14 @@ def load_mlp_weights(path) -> list[tuple[np.ndarray, np.ndarray]]:
                 if key not in names:
                     raise SpecError(f"{p}: array {key}: expected it (layer {i} has "
                                     f"{'b' if key[0] == 'W' else 'W'}{i}), found none")
-            try:
-                W, b = archive[f"W{i}"], archive[f"b{i}"]
-            except ValueError:
-                raise SpecError(f"{p}: array W{i} or b{i}: expected a numeric array, found an object array "
-                                "(pickled data is never loaded)") from None
-            layers.append((W, b))
+            pair = []
+            for key in (f"W{i}", f"b{i}"):
+                try:
+                    pair.append(archive[key])
+                except ValueError:
+                    raise SpecError(f"{p}: array {key}: expected a numeric array, found an object array "
+                                    "(pickled data is never loaded)") from None
+            layers.append(tuple(pair))
             i += 1
         extra = sorted(names - {f"{c}{j}" for j in range(1, i) for c in "Wb"})
         if not layers:

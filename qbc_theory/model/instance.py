@@ -204,6 +204,11 @@ def _expert(t: dict, system, base_dir: Path | None):
         full = Path(path) if base_dir is None else Path(base_dir) / path
         try:
             expert = MLPExpert.from_npz(full, activation=activation, noise_std=t.get("noise_std", 0.0))
+        except SpecError as exc:
+            raise SpecError(f"expert.weights: {exc}") from None
+        except DimensionError as exc:
+            raise _prefixed("expert", exc) from None
+        try:
             expert.check_system(system)
         except DimensionError as exc:
             raise _prefixed("expert", exc) from None
