@@ -199,6 +199,52 @@ def test_run_bad_spec_exit_2(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cell" in err
 
 
+def test_run_accepts_a_claim_id_and_prints_its_verdict(tmp_path, capsys):
+    """Regression: ``qbc run CLAIM`` was refused (only spec paths) and printed only a path."""
+    from qbc_theory.verification.claims import verify
+
+    out_dir = tmp_path / "o"
+    code, out, err = run(capsys, "run", "lipschitz.exp", "--backend", "serial", "--out", str(out_dir),
+                         "--no-progress")
+    assert code == 0 and err == ""
+    row = next(line for line in out.splitlines() if line.startswith("lipschitz.exp "))
+    verdict = json.loads((out_dir / "claim.lipschitz.exp.quick.json").read_text())
+    status = verdict["claims"][0]["status"]
+    assert status in row and f"verdict in {out_dir / 'claim.lipschitz.exp.quick.json'}" in out
+    for spec_id in ("lipschitz.exp", "lipschitz.exp.control"):
+        assert f"results in {out_dir / f'{spec_id}.quick.json'}" in out
+    # the same verdict as qbc verify's row for that claim (cells come from the cache)
+    report = verify("quick", backend="serial", out=out_dir, claims=["lipschitz.exp"], progress=False)
+    assert report.to_dict()["claims"] == verdict["claims"]
+    code, out, _ = run(capsys, "run", "lipschitz.exp", "--backend", "serial", "--out", str(out_dir),
+                       "--no-progress", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["claims"][0]["status"] == status and set(doc["tables"]) == {
+        "lipschitz.exp", "lipschitz.exp.control"}
+    # a built-in spec id runs that spec alone
+    code, out, _ = run(capsys, "run", "lipschitz.exp.control", "--backend", "serial", "--out", str(out_dir),
+                       "--no-progress")
+    assert code == 0 and out.startswith("lipschitz.exp.control (quick)") and "computed 0," in out
+
+
+def test_run_unknown_target_names_the_claim_ids(capsys):
+    code, out, err = run(capsys, "run", "thm42.nothing", "--backend", "serial")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "thm3.rate_n" in err and "thm42.nothing" in err
+
+
+@pytest.mark.dask
+def test_run_unreachable_scheduler_exit_2_one_line(tmp_path, capsys):
+    """Regression: ``qbc run --backend dask --scheduler tcp://bad:1`` waited 30 s, then 'internal error' exit 1."""
+    pytest.importorskip("distributed")
+    code, out, err = run(capsys, "run", "lipschitz.exp", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:1",
+                         "--connect-timeout", "1", "--out", str(tmp_path))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "scheduler" in err and "tcp://127.0.0.1:1" in err and "internal error" not in err
+    code, _, err = run(capsys, "run", "lipschitz.exp", "--connect-timeout", "-3")
+    assert code == 2 and "--connect-timeout" in err
+
+
 def test_simulate_json_contract(capsys):
     code, out, _ = run(capsys, "simulate", str(INSTANCES / "gaussian_binning.toml"), "--n", "20",
                        "--seeds", "2", "--eval-trajectories", "200", "--json")

@@ -241,6 +241,95 @@ def test_dask_existing_cluster_by_scheduler_address(tmp_path):
     assert data_of(remote) == data_of(serial)
 
 
+def _mle_spec(seeds: int = 32) -> dict:
+    """thm2.rate_n (the quantized-Gaussian MLE) cut to n = 1024 and a small evaluation: the cell whose
+    sigma_hat and k_err changed with the number of BLAS threads."""
+    spec = tomllib.loads((Path(runner.__file__).parents[1] / "data/experiments/thm2.rate_n.toml").read_text())
+    spec.update(id="thm2.rate_n.small", grid={"n": [1024]},
+                profiles={"quick": {"seeds": seeds}, "full": {"seeds": seeds}})
+    spec["params"]["eval"] = 100
+    return spec
+
+
+@pytest.mark.dask
+@pytest.mark.skipif(not HAVE_DASK, reason="dask extra (dask[distributed]) not installed")
+def test_real_local_cluster_matches_serial_bit_for_bit_on_the_mle(tmp_path):
+    """Regression: Dask workers run one BLAS thread (their nanny sets OPENBLAS_NUM_THREADS=1), the serial
+    run used OpenBLAS on every core, and the MLE's sigma_hat / k_err differed in 3 of 32 rows at ~5e-10
+    relative (on 2 cores; a machine with one core cannot show the difference)."""
+    import distributed
+
+    spec = spec_from_dict(_mle_spec())
+    serial = run_spec(spec, backend="serial", out=tmp_path / "a", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = run_spec(spec, backend="dask", scheduler=cluster.scheduler_address, out=tmp_path / "b",
+                          progress=False)
+    differ = [(a["seed"], k) for a, b in zip(data_of(serial)["rows"], data_of(remote)["rows"])
+              for k in a if a[k] != b[k]]
+    assert differ == []
+
+
+def test_processes_backend_matches_serial_on_the_mle(tmp_path):
+    spec = spec_from_dict(_mle_spec(seeds=8))
+    serial = run_spec(spec, backend="serial", out=tmp_path / "a", progress=False)
+    pool = run_spec(spec, backend="processes", out=tmp_path / "b", progress=False, workers=2)
+    assert data_of(pool)["rows"] == data_of(serial)["rows"]
+
+
+@cell_function("test.blas_env")
+def blas_env(params, seeds, seed):
+    """The worker's BLAS thread variables and the live OpenBLAS thread counts during the cell."""
+    from qbc_theory.verification import backends
+
+    live = [get() for get, _ in backends._openblas_controls()] or [-1]
+    return {"env": float(os.environ.get("OPENBLAS_NUM_THREADS", "0")), "live_max": float(max(live))}
+
+
+@pytest.mark.parametrize("backend", ["serial", "processes"])
+def test_cells_run_with_one_blas_thread(tmp_path, backend):
+    from qbc_theory.verification import backends
+
+    if not backends._openblas_controls():
+        pytest.skip("no OpenBLAS found in this process (another BLAS or not Linux)")
+    before = [get() for get, _ in backends._openblas_controls()]
+    spec = spec_from_dict({"id": "blas", "cell": "test.blas_env", "entropy": 1, "grid": {"n": [1, 2]},
+                           "profiles": {"quick": {"seeds": 1}, "full": {"seeds": 1}}})
+    table = run_spec(spec, backend=backend, out=tmp_path, progress=False, workers=2)
+    assert table.column("live_max").tolist() == [1.0, 1.0]
+    if backend == "processes":
+        assert table.column("env").tolist() == [1.0, 1.0]
+    # the serial run restores this process's thread counts
+    assert [get() for get, _ in backends._openblas_controls()] == before
+
+
+def test_blas_pin_is_restored_after_an_error():
+    from qbc_theory.verification import backends
+
+    controls = backends._openblas_controls()
+    if not controls:
+        pytest.skip("no OpenBLAS found in this process")
+    before = [get() for get, _ in controls]
+    with pytest.raises(ZeroDivisionError):
+        with backends.blas_threads_pinned() as n:
+            assert n == len(controls) and all(get() == 1 for get, _ in controls)
+            1 / 0
+    assert [get() for get, _ in controls] == before
+
+
+@pytest.mark.dask
+@pytest.mark.skipif(not HAVE_DASK, reason="dask extra (dask[distributed]) not installed")
+def test_unreachable_scheduler_fails_fast_with_spec_error(tmp_path):
+    """Regression: an unreachable scheduler waited distributed's 30 s and ended as an internal error."""
+    with pytest.raises(SpecError, match=r"scheduler: expected a Dask scheduler answering at tcp://127.0.0.1:1 "
+                                        r"within 1 s, found none \(.*after 1 s\)"):  # distributed's own words
+        run_spec(load_spec(write_spec(tmp_path)), backend="dask", scheduler="tcp://127.0.0.1:1",
+                 connect_timeout=1, out=tmp_path / "o", progress=False)
+    with pytest.raises(SpecError, match="connect_timeout: expected a positive number"):
+        run_spec(load_spec(write_spec(tmp_path)), backend="dask", scheduler="tcp://127.0.0.1:1",
+                 connect_timeout=0, out=tmp_path / "o", progress=False)
+
+
 def test_missing_dask_gives_install_hint(monkeypatch, tmp_path):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

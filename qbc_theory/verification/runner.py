@@ -23,12 +23,15 @@ The built-in specs are package data under ``qbc_theory/data/experiments/`` (foun
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from pathlib import Path
 
 from ..model.validation import describe
 from ..model.errors import DimensionError, QbcError, SpecError
-from .backends import BACKEND_RUNNERS, BrokenProcessPool, _CellFailed, _distributed, _Progress, _Task, _workers
+from .backends import (BACKEND_RUNNERS, BrokenProcessPool, _CellFailed, _distributed, _Progress, _Task, _workers,
+                       close_session, open_session)
 from .results import _CELL_FORMAT, ResultTable, _atomic_write_json, _cell_path, _clean_values, _load_cached
 from .specs import (BACKENDS, BUILTIN_CELL_MODULES, PROFILES, _REGISTRY, _RESERVED_COLUMNS, Cell, CellFunction,
                     MissingExtraError, Profile, Spec, builtin_spec_paths, cell_function, code_version, get_cell,
@@ -60,7 +63,7 @@ _PRIVATE_REEXPORTS = (_REGISTRY, _clean_values, _distributed)
 
 
 def run_spec(spec, *, backend: str = "processes", out="qbc-out", profile: str = "quick", scheduler=None,
-             progress: bool = True, workers: int | None = None) -> ResultTable:
+             progress: bool = True, workers: int | None = None, connect_timeout: float = 5.0) -> ResultTable:
     """Run every cell of a spec's grid, reusing cached cells, and return the tidy results.
 
     Parameters
@@ -81,6 +84,9 @@ def run_spec(spec, *, backend: str = "processes", out="qbc-out", profile: str = 
         Show progress on stderr (a tqdm bar on a terminal when tqdm is installed, else plain lines).
     workers : int, optional
         Worker processes for ``processes`` and a local Dask cluster; default: all available cores.
+    connect_timeout : float
+        Seconds to wait for the Dask scheduler at ``scheduler`` (default 5) before failing with a
+        :class:`SpecError` naming the address.
 
     Returns
     -------
@@ -91,7 +97,8 @@ def run_spec(spec, *, backend: str = "processes", out="qbc-out", profile: str = 
     Raises
     ------
     SpecError
-        On a bad spec, backend, profile, scheduler or workers value, or two specs with the same id.
+        On a bad spec, backend, profile, scheduler, workers or connect_timeout value, two specs with the
+        same id, or a scheduler that does not answer within ``connect_timeout``.
     MissingExtraError
         If ``backend="dask"`` and dask is not installed.
     DimensionError
@@ -100,11 +107,11 @@ def run_spec(spec, *, backend: str = "processes", out="qbc-out", profile: str = 
         If a cell function raises (naming the spec and cell; the cells finished before stay cached).
     """
     return run_specs([spec], backend=backend, out=out, profile=profile, scheduler=scheduler,
-                     progress=progress, workers=workers)[0]
+                     progress=progress, workers=workers, connect_timeout=connect_timeout)[0]
 
 
 def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str = "quick", scheduler=None,
-              progress: bool = True, workers: int | None = None) -> list[ResultTable]:
+              progress: bool = True, workers: int | None = None, connect_timeout: float = 5.0) -> list[ResultTable]:
     """Run the grids of several specs in one pool of workers, reusing cached cells.
 
     All missing cells of all specs are submitted together, so a pool (or a local Dask cluster) starts
@@ -129,6 +136,9 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
         Show progress on stderr (a tqdm bar on a terminal when tqdm is installed, else plain lines).
     workers : int, optional
         Worker processes for ``processes`` and a local Dask cluster; default: all available cores.
+    connect_timeout : float
+        Seconds to wait for the Dask scheduler at ``scheduler`` (default 5) before failing with a
+        :class:`SpecError` naming the address.
 
     Returns
     -------
@@ -138,7 +148,8 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
     Raises
     ------
     SpecError
-        On a bad spec, backend, profile, scheduler or workers value, or two specs with the same id.
+        On a bad spec, backend, profile, scheduler, workers or connect_timeout value, two specs with the
+        same id, or a scheduler that does not answer within ``connect_timeout``.
     MissingExtraError
         If ``backend="dask"`` and dask is not installed.
     DimensionError
@@ -162,6 +173,9 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
         raise SpecError(f"scheduler: expected an address such as 'tcp://HOST:PORT', found "
                         f"{describe(scheduler)}")
     n_workers = _workers(workers)
+    if (isinstance(connect_timeout, bool) or not isinstance(connect_timeout, numbers.Real)
+            or not math.isfinite(connect_timeout) or connect_timeout <= 0):
+        raise SpecError(f"connect_timeout: expected a positive number of seconds, found {describe(connect_timeout)}")
     out = Path(out)
 
     plans = []
@@ -182,6 +196,7 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
     by_id = {plan["spec"].id: plan for plan in plans}
     label = f"{specs[0].id} [{profile}]" if len(specs) == 1 else f"{len(specs)} specs [{profile}]"
     total = sum(len(p["cells"]) for p in plans)
+    session = open_session(backend, len(tasks), n_workers, scheduler, connect_timeout)
     bar = _Progress(label, total, total - len(tasks), progress, name_specs=len(specs) > 1)
 
     def on_done(i: int, raw, seconds: float) -> None:
@@ -199,7 +214,7 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
     try:
         if tasks:
             try:
-                BACKEND_RUNNERS[backend](tasks, on_done, n_workers, scheduler)
+                BACKEND_RUNNERS[backend](tasks, on_done, n_workers, session)
             except _CellFailed as failed:
                 cause, task = failed.__cause__, failed.task
                 point = ", ".join(f"{k}={v}" for k, v in task.cell.point.items())
@@ -219,6 +234,7 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
                     "started with spawn); finished cells are cached, run again to resume") from exc
     finally:
         bar.close()
+        close_session(session)
     seconds = time.perf_counter() - t0
     tables = []
     for plan in plans:
