@@ -31,11 +31,15 @@ __all__ = ["LinearExpert", "ArctanExpert", "TanhExpert", "MLPExpert", "CallableE
 
 
 def _closed_loop_radius(system, jac_policy: np.ndarray) -> float:
-    """Spectral radius of ``df/dx + df/du dpi/dx`` at the origin (nan if the system has no Jacobians)."""
+    """Spectral radius of ``df/dx + df/du dpi/dx`` at the origin: from ``system.jacobians()``, else
+    from the matrices ``A``, ``B`` of a system that has them, else nan."""
     jac = getattr(system, "jacobians", None)
-    if not callable(jac):
+    if callable(jac):
+        fx, fu = jac()
+    elif hasattr(system, "A") and hasattr(system, "B"):
+        fx, fu = np.asarray(system.A, dtype=float), np.asarray(system.B, dtype=float)
+    else:
         return float("nan")
-    fx, fu = jac()
     return float(np.max(np.abs(np.linalg.eigvals(fx + fu @ jac_policy))))
 
 
