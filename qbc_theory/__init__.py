@@ -3,6 +3,15 @@
 Cao & Xie 2026, *Understanding Behavior Cloning with Action Quantization*: bounds as symbolic
 expressions, an assumption checker, Monte Carlo verification and exact checks of the proofs.
 
+The entry points, all callables at the top level:
+
+* an instance: :func:`load_instance` (a TOML file), :func:`instance_from_dict` (its parsed tables), or
+  :class:`Instance` built from a system (:class:`LinearSystem`, :func:`from_statespace` for a
+  python-control ``StateSpace``), an expert (:func:`lqr_expert`, ...), a quantizer and a reward;
+* :func:`check`: the assumptions of Theorems 2, 3, 6 and 7 and the bounds that apply (``qbc check``);
+* :func:`simulate`: train behavior cloning on expert data, deploy it, measure the regret (``qbc simulate``);
+* :func:`verify`: the claim catalog (``qbc verify``); ``bounds.get(name)``: one theorem's bound.
+
 The instance model (systems, experts, quantizers, rewards, instances) is imported eagerly; every
 other public name, and every submodule (``qbc_theory.theory.bounds``, ``qbc_theory.figures.plots``, ...), is
 imported on first use, so that ``import qbc_theory`` and the ``qbc`` command start quickly.

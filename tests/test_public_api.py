@@ -13,7 +13,8 @@ MODULES = ("model.errors", "model.dynamics", "model.experts", "model.quantizers"
            "model.validation", "cli", "theory.symbols", "theory.bounds", "theory.bound", "theory.catalog", "figures.verify_plots",
            "theory.inequality", "checker.stability", "checker.smoothness", "checker.report", "engine.rollout",
            "engine.learning", "engine.simulation", "engine.constructions", "verification.scaling",
-           "verification.runner", "verification.verdicts", "verification.claims", "figures.plots", "figures.paper")
+           "verification.runner", "verification.specs", "verification.results", "verification.backends",
+           "verification.verdicts", "verification.claims", "figures.plots", "figures.paper")
 
 
 def test_all_names_import_and_are_documented():
@@ -73,3 +74,40 @@ def test_instance_without_name_is_labelled_by_the_file_stem(tmp_path):
     assert qbc_theory.load_instance(path).name == "my_system"
     assert qbc_theory.instance_from_dict(__import__("tomllib").loads(text)).name == "instance"
     assert qbc_theory.instance_from_dict(__import__("tomllib").loads(text), name="given").name == "given"
+
+
+ENTRY_POINTS = ("load_instance", "instance_from_dict", "Instance", "from_statespace", "check", "simulate")
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_entry_points_are_documented_top_level_callables(name):
+    """The names a user reaches for first (README, In Python) are callables, not modules, with numpydoc."""
+    obj = getattr(qbc_theory, name)
+    assert callable(obj) and not inspect.ismodule(obj), name
+    doc = inspect.getdoc(obj) or ""
+    assert len(doc.splitlines()) >= 5 and any(f"\n{h}\n---" in doc for h in ("Parameters", "Raises")), name
+    assert name in qbc_theory.__all__
+
+
+def test_entry_points_work_together():
+    """Build (python-control and numpy), load (TOML), check and simulate, as the README's Python section."""
+    from pathlib import Path
+
+    control = pytest.importorskip("control")
+    import numpy as np
+
+    loaded = qbc_theory.load_instance(Path(__file__).parents[1] / "experiments/instances/lqr_binning.toml")
+    assert loaded.name == "lqr_binning"
+    plant = control.ss([[0.9, 0.2], [0.0, 0.7]], [[0.0], [1.0]], np.eye(2), np.zeros((2, 1)), dt=1)
+    system = qbc_theory.from_statespace(plant, noise_std=0.05, x0_std=1.0)
+    np.testing.assert_array_equal(system.A, [[0.9, 0.2], [0.0, 0.7]])
+    inst = qbc_theory.Instance(system, qbc_theory.lqr_expert(system, Q=np.eye(2), R=[[10.0]]),
+                               qbc_theory.UniformBinning(-2.0, 2.0, bins=64, dim=1),
+                               qbc_theory.RegulationReward(), horizon=20, n=50, name="mine")
+    report = qbc_theory.check(inst)
+    assert report.to_dict()["instance"]["name"] == "mine"
+    assert set(report.to_dict()["theorems"]) >= {"thm2", "thm3", "thm6", "thm7"}
+    result = qbc_theory.simulate(inst, n=50, seeds=2, rng=0, eval_trajectories=200)
+    assert result.ci[0] <= result.regret <= result.ci[1] and result.instance == "mine"
+    with pytest.raises(qbc_theory.DimensionError):
+        qbc_theory.from_statespace(control.ss([[0.9]], [[1.0]], [[1.0]], [[0.0]]))  # continuous time
