@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
-from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -161,7 +161,7 @@ def test_plot_without_ax_makes_its_own_figure(plot, make):
         result = plot(make())
     assert isinstance(result.figure, Figure)
     assert all(a.figure is result.figure for a in result.axes)
-    assert result.figure.get_figwidth() == pytest.approx(3.4, abs=1e-12)
+    assert result.figure.get_figwidth() == pytest.approx(5.0, abs=1e-12)
     assert plt.get_fignums() == before  # not registered with pyplot, nothing to leak
 
 
@@ -205,7 +205,8 @@ def test_scaling_plot_draws_the_numbers_given():
 def test_axis_labels_name_the_swept_symbol():
     assert "$H$" in F.regret_vs_h_plot(scaling_data()).axes[0].get_xlabel()
     assert r"\varepsilon_q" in F.regret_vs_eps_plot(scaling_data()).axes[0].get_xlabel()
-    assert r"\kappa(r)" in F.rtvc_audit_plot(rtvc_data()).axes[0].get_ylabel()
+    with F.paper_style():
+        assert r"\kappa(r)" in F.rtvc_audit_plot(rtvc_data()).figure.get_supylabel()
     assert r"\|A^j B\|" in F.stability_plot(gain_data()).axes[0].get_ylabel()
 
 
@@ -219,6 +220,7 @@ def test_nonpositive_points_on_log_axes_are_left_out_and_counted():
     assert any("1 pt" in t.get_text() for t in result.legends[0].get_texts())
     (bars,) = [a for a in result.artists if isinstance(a, LineCollection)]
     assert len(bars.get_segments()) == 3  # the interval of the hidden mean still shows above 0
+    (band,) = [a for a in result.artists if isinstance(a, PolyCollection)]  # the interval as a band too
     assert s.to_dict()["mean"] == mean  # kept in the data, hence in the manifest
     # the same series on a linear y axis is drawn whole, with no note
     linear = F.regret_vs_n_plot(F.ScalingData([s]), yscale="linear")
@@ -226,19 +228,33 @@ def test_nonpositive_points_on_log_axes_are_left_out_and_counted():
     assert not any("pt" in t.get_text() for t in linear.legends[0].get_texts())
 
 
-def test_rtvc_audit_draws_steps_of_the_moduli():
+def test_rtvc_audit_draws_one_strip_per_quantizer():
     data = rtvc_data()
     result = F.rtvc_audit_plot(data, xscale="linear")
-    steps = [ln for ln in _lines(result) if ln.get_drawstyle() == "steps-post"]
-    assert len(steps) == len(data.curves)
-    for c in data.curves:
-        assert _has_line(result, c.r, c.kappa)
-    assert len({ln.get_linestyle() for ln in steps}) == len(steps)  # coinciding curves stay apart
-    assert any(np.array_equal(ln.get_xdata(), [0.15, 0.15]) for ln in _lines(result))  # delta0 marker
-    lo, hi = result.axes[0].get_ylim()
-    assert lo < 0 and hi > 1
+    assert len(result.axes) == len(data.curves)  # coinciding curves stay apart: one strip each
+    for a, c in zip(result.axes, data.curves):
+        steps = [ln for ln in _lines(result) if ln.get_drawstyle() == "steps-post" and ln.axes is a]
+        assert len(steps) == 1 and _has_line(result, c.r, c.kappa)
+        lo, hi = a.get_ylim()
+        assert lo < 0 and hi > 1
+    assert any(np.array_equal(ln.get_xdata(), [0.15, 0.15]) and ln.axes is result.axes[0]
+               for ln in _lines(result))  # binning's delta0, on binning's strip only
+    assert not any(np.array_equal(ln.get_xdata(), [0.15, 0.15]) for ln in _lines(result)
+                   if ln.axes is result.axes[1])
+    labels = [t.get_text() for a in result.axes for t in a.texts]
+    assert labels == ["(a) binning", "(b) trap"]
     assert r"\varepsilon' = 0.05" in result.legends[0].get_title().get_text()
-    assert any("binning: $\\delta_0$" in t.get_text() for t in result.legends[0].get_texts())
+    assert any("$\\delta_0" in t.get_text() for t in result.legends[0].get_texts())
+
+
+def test_rtvc_audit_marks_the_smallest_distance_with_a_witness():
+    r = [0.1, 0.2, 0.3]
+    data = F.RTVCAuditData([F.ModulusCurve("k-means", r, [1, 1, 1], witness=1e-9)], eps_prime=0.05)
+    result = F.rtvc_audit_plot(data)
+    (star,) = [ln for ln in _lines(result) if ln.get_marker() == "*"]
+    assert list(star.get_xdata()) == [1e-9] and list(star.get_ydata()) == [1.0]
+    assert result.axes[0].get_xlim()[0] < 1e-9  # the witness is inside the axis
+    assert any("W_" in t.get_text() for t in result.legends[0].get_texts())
 
 
 def test_rtvc_audit_log_axis_leaves_out_distance_zero():
@@ -247,7 +263,15 @@ def test_rtvc_audit_log_axis_leaves_out_distance_zero():
     assert result.axes[0].get_xscale() == "log"
     for c in data.curves:
         assert _has_line(result, c.r[1:], c.kappa[1:])
-    assert sum("1 pt" in t.get_text() for t in result.legends[0].get_texts()) == len(data.curves)
+    texts = [t.get_text() for a in result.axes for t in a.texts]
+    assert sum("1 pt" in t for t in texts) == len(data.curves)
+
+
+def test_rtvc_audit_on_one_axes_tells_curves_apart_by_line_style():
+    fig, ax = plt.subplots()
+    result = F.rtvc_audit_plot(rtvc_data(), ax=ax, xscale="linear")
+    steps = [ln for ln in _lines(result) if ln.get_drawstyle() == "steps-post"]
+    assert len({ln.get_linestyle() for ln in steps}) == len(steps) == 2
 
 
 def test_modulus_curve_from_audit_is_the_increasing_envelope():
@@ -408,7 +432,7 @@ def test_paper_style_applies_inside_and_does_not_leak():
     before = _rc_snapshot()
     with F.paper_style():
         rc = matplotlib.rcParams
-        assert list(rc["figure.figsize"]) == [3.4, 2.4]
+        assert list(rc["figure.figsize"]) == [5.0, 2.4]
         assert rc["font.size"] == 8
         assert rc["figure.constrained_layout.use"] is True
         assert rc["savefig.dpi"] == 300
@@ -478,7 +502,7 @@ def test_png_is_written_at_300_dpi(tmp_path):
 
     _, png = F.save_figure(_figure_with_text(), "fig", tmp_path)
     with Image.open(png) as im:
-        assert im.size == (round(3.4 * 300), round(2.4 * 300))
+        assert im.size == (round(5.0 * 300), round(2.4 * 300))
 
 
 def test_render_saves_and_leaves_no_pyplot_figure(tmp_path):
@@ -576,14 +600,14 @@ def test_style_file_is_in_the_built_wheel(tmp_path):
                     "-w", str(tmp_path / "dist"), str(src)], check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("qbc_theory-*.whl")
     with zipfile.ZipFile(wheel) as z:
-        assert "qbc_theory/paper.mplstyle" in z.namelist()
+        assert "qbc_theory/figures/paper.mplstyle" in z.namelist()
 
 
 def test_legend_above_falls_back_to_fewer_columns_to_fit_the_figure():
     n = [10, 20, 40]
     long = [_series(f"a rather long label for series {i}", n, [0.4, 0.2, 0.1]) for i in range(2)]
     with F.paper_style():
-        result = F.regret_vs_n_plot(F.ScalingData(long))
+        result = F.regret_vs_n_plot(F.ScalingData(long), legend="above")
     fig = result.figure
     assert fig.dpi == 100  # measuring the legend left the figure's dpi alone
     room = fig.bbox.width - 0.6 * fig.dpi
@@ -592,3 +616,52 @@ def test_legend_above_falls_back_to_fewer_columns_to_fit_the_figure():
     # control: the two-column layout it started from would not have fitted
     two = result.axes[0].legend(handles=result.legends[0].legend_handles, ncols=2)
     assert two.get_window_extent(renderer).width > room
+
+
+@pytest.mark.parametrize("plot, make", CASES + [(F.sandwich_plot, sandwich_data)], ids=IDS + ["sandwich_plot"])
+def test_default_legend_is_outside_the_axes(plot, make):
+    """The legend never covers data: by default it is right of the axes, and the axes keep most of the width."""
+    with F.paper_style():
+        result = plot(make())
+        fig = result.figure
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # the constrained layout places the axes and the legend
+        renderer = canvas.get_renderer()
+        for leg in result.legends:
+            box, axbox = leg.get_window_extent(renderer), leg.axes.get_window_extent(renderer)
+            assert box.x0 >= axbox.x1  # entirely right of its axes
+            assert box.x1 <= fig.bbox.x1 + 1  # and inside the figure
+        widths = [a.get_window_extent(renderer).width / fig.bbox.width for a in result.axes]
+        assert min(widths) > 0.4
+
+
+def test_legend_placed_inside_would_fail_the_outside_check():
+    """Control of the test above: a legend inside the axes is caught."""
+    with F.paper_style():
+        result = F.regret_vs_n_plot(scaling_data(), legend="inside")
+        fig = result.figure
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        box, axbox = result.legends[0].get_window_extent(renderer), result.axes[0].get_window_extent(renderer)
+    assert box.x0 < axbox.x1
+
+
+def test_slope_text_uses_the_precision_of_its_interval():
+    assert F.slope_text(-1.0312, -1.1403, -0.9207) == "-1.03 [-1.14, -0.92]"
+    assert F.slope_text(1.00612, 1.00494, 1.00741) == "1.006 [1.005, 1.007]"  # not 1.01 [1.01, 1.01]
+    assert F.slope_text(-0.0125, -0.0132, -0.0117) == "-0.0125 [-0.0132, -0.0117]"  # not -0.01 [-0.01, -0.01]
+    assert F.slope_text(-0.00001, -0.003, 0.003) == "0.000 [-0.003, 0.003]"  # no "-0.000"
+    assert F.slope_text(0.5, float("-inf"), 1.2) == r"0.50 [$-\infty$, 1.20]"
+    # the interval's ends are distinct once printed whenever they differ by more than 1e-6
+    for lo, hi in ((1.0, 1.00002), (-0.5, -0.49), (3.0, 3.4)):
+        text = F.slope_text((lo + hi) / 2, lo, hi)
+        ends = text.split("[")[1].rstrip("]").split(", ")
+        assert ends[0] != ends[1], text
+
+
+def test_panel_labels_are_letters_in_order():
+    fig, axes = plt.subplots(3, 1)
+    for i, a in enumerate(axes):
+        F.panel_label(a, i)
+    assert [a.get_title(loc="left") for a in axes] == ["(a)", "(b)", "(c)"]

@@ -1,4 +1,5 @@
-"""Tests of the figure pipeline (qbc_theory.figures.paper): data builders, skipping, reproducibility."""
+"""Tests of the figure pipeline: the data builders (qbc_theory.verification.figdata), skipping, reproducibility
+(qbc_theory.figures.paper)."""
 
 import json
 import math
@@ -8,6 +9,8 @@ import pytest
 
 from qbc_theory.figures import plots as F
 from qbc_theory import paper
+from qbc_theory.figures.construction_plots import fraction_ticks
+from qbc_theory.verification import figdata as FD
 from qbc_theory.model.errors import SpecError
 from qbc_theory.verification.runner import cell_function
 
@@ -18,7 +21,7 @@ from qbc_theory.verification.runner import cell_function
 
 @pytest.fixture(scope="module")
 def fig4():
-    return paper.rtvc_audit_data()
+    return FD.rtvc_audit_data()
 
 
 def test_rtvc_audit_has_the_five_quantizers_at_one_eps_prime(fig4):
@@ -64,7 +67,7 @@ def test_trap_quantizer_jumps_at_arbitrarily_small_distances(fig4):
 
 
 def test_gain_profile_matches_matrix_powers_and_certificates_hold():
-    data, prov = paper.gain_profile_data()
+    data, prov = FD.gain_profile_data()
     A, B = np.array(prov["A"]), np.array(prov["B"])
     expected = [np.linalg.norm(np.linalg.matrix_power(A, j) @ B, 2) for j in data.j]
     np.testing.assert_allclose(data.gain, expected, rtol=1e-12, atol=0)
@@ -81,7 +84,7 @@ def test_gain_profile_matches_matrix_powers_and_certificates_hold():
 
 def test_gain_profile_refuses_an_unstable_system():
     with pytest.raises(paper.MissingDataError, match="not globally P-EIISS"):
-        paper.gain_profile_data([[1.1, 0.0], [0.0, 0.5]], [[1.0], [0.0]])
+        FD.gain_profile_data([[1.1, 0.0], [0.0, 0.5]], [[1.0], [0.0]])
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,8 +99,10 @@ def _files(out):
 def frozen_code_version(monkeypatch):
     """The manifest records the git commit and dirty flag, which other work in the checkout can change
     between two runs of a test; byte-identity is about the same code, so hold it fixed."""
-    version = F.code_version()
-    monkeypatch.setattr(F, "code_version", lambda root=None: version)
+    from qbc_theory.figures import style
+
+    version = style.code_version()
+    monkeypatch.setattr(style, "code_version", lambda root=None: version)  # what write_manifest calls
     return version
 
 
@@ -121,9 +126,9 @@ def test_direct_figures_rerun_byte_identical(tmp_path, monkeypatch, frozen_code_
 def test_fig4_through_the_pipeline_is_deterministic_and_records_its_seed(tmp_path, monkeypatch, fig4):
     monkeypatch.setattr(paper, "builtin_spec_paths", lambda: [])
     report = paper.make_figures(out=tmp_path, results=tmp_path / "res", progress=False, figures=["fig4_rtvc_audit"])
-    assert report.figures[0].seeds == (paper.RTVC_ENTROPY,)
+    assert report.figures[0].seeds == (FD.RTVC_ENTROPY,)
     entry = json.loads((tmp_path / "manifest.json").read_text())["figures"]["fig4_rtvc_audit"]
-    assert entry["seeds"] == [paper.RTVC_ENTROPY]
+    assert entry["seeds"] == [FD.RTVC_ENTROPY]
     # a second computation (in the pipeline) gives exactly the numbers of the fixture's
     assert entry["data"]["plotted"] == json.loads(json.dumps(fig4[0].to_dict()))
 
@@ -185,7 +190,7 @@ def _noise(point, s):
 
 def test_measured_series_means_intervals_and_fit():
     t = _make_table("x", {"n": [10, 20, 40, 80]}, lambda p, s: {"r": 3.0 / p["n"] * _noise(p, s)})
-    series = paper.measured_series(t, "r", "n", label="lab", rng=np.random.default_rng(0))
+    series = FD.measured_series(t, "r", "n", label="lab", rng=np.random.default_rng(0))
     x, y = t.pivot("r", "n")
     np.testing.assert_allclose(series.mean, y.mean(axis=0), rtol=1e-15, atol=0)
     half = 3.182446305284263 * y.std(axis=0, ddof=1) / 2.0  # t_{3, 0.975} with 4 seeds
@@ -195,18 +200,18 @@ def test_measured_series_means_intervals_and_fit():
     assert series.fit.slope == pytest.approx(slope, rel=1e-12)
     assert series.fit.slope == pytest.approx(-1.0, abs=0.05)  # the data's own exponent, up to the wobble
     with pytest.raises(paper.MissingDataError, match="'nope'"):
-        paper.measured_series(t, "nope", "n", label="lab", rng=np.random.default_rng(0))
+        FD.measured_series(t, "nope", "n", label="lab", rng=np.random.default_rng(0))
     one = _make_table("x", {"n": [10, 20]}, lambda p, s: {"r": 1.0 / p["n"]}, seeds=1)
-    single = paper.measured_series(one, "r", "n", label="lab", rng=np.random.default_rng(0))
+    single = FD.measured_series(one, "r", "n", label="lab", rng=np.random.default_rng(0))
     assert single.fit is None and single.ci_low is None
 
 
 def test_cell_values_refuses_a_column_that_varies_between_seeds():
     t = _make_table("x", {"n": [1, 2]}, lambda p, s: {"r": float(s)}, lambda p: {"b": 2.0 * p["n"]})
-    x, b = paper.cell_values(t, "b", "n")
+    x, b = FD.cell_values(t, "b", "n")
     np.testing.assert_array_equal(b, [2.0, 4.0])
     with pytest.raises(paper.MissingDataError, match="differs between seeds"):
-        paper.cell_values(t, "r", "n")
+        FD.cell_values(t, "r", "n")
 
 
 def test_library_bound_statistical_part_and_placeholders():
@@ -214,26 +219,27 @@ def test_library_bound_statistical_part_and_placeholders():
     t = _make_table("thm3.rate_n", {"n": [8, 64]}, lambda p, s: {"regret_stat": 1.0 / p["n"]},
                     lambda p: {"Pi": float(Pi), "Gamma": 2.0, "L": 0.3, "k": 7.0, "L_r": 0.1, "eps_sup": 0.05},
                     params={"H": H, "delta": delta})
-    x, y = paper.library_bound(t, "thm3_binning", "n", overrides={"eps_q": 0.0})
+    x, y = FD.library_bound(t, "thm3_binning", "n", overrides={"eps_q": 0.0})
     # with eps_q = 0 and the H^2 term switched off (L Gamma (k+1) < k - 2) only 24 H log(2|Pi|/delta)/n is left
     np.testing.assert_allclose(y, 24 * H * np.log(2 * Pi / delta) / x, rtol=1e-12, atol=0)
     # eps_q from the cell's eps_sup column (its ladder-free alias): adds the H L_r eps_q (Gamma+1)(k+1) term
-    _, full = paper.library_bound(t, "thm3_binning", "n")
+    _, full = FD.library_bound(t, "thm3_binning", "n")
     np.testing.assert_allclose(full - y, H * 0.1 * 0.05 * 3 * 8, rtol=1e-9, atol=0)
     # a symbol the expression still needs is reported, not filled in
     bare = _make_table("b", {"n": [8, 64]}, lambda p, s: {"r": 1.0}, params={"H": H})
     with pytest.raises(paper.MissingDataError, match="delta"):
-        paper.library_bound(bare, "thm3_binning", "n", overrides={"eps_q": 0.0})
+        FD.library_bound(bare, "thm3_binning", "n", overrides={"eps_q": 0.0})
     # Pi from log_Pi
     t2 = _make_table("thm2.rate_n", {"n": [16, 64]}, lambda p, s: {"stat": 1.0},
                      lambda p: {"log_Pi": float(np.log(221))}, params={"H": 10, "delta": delta})
-    x2, y2 = paper.library_bound(t2, "thm2", "n", overrides={"eps_q": 0.0})
+    x2, y2 = FD.library_bound(t2, "thm2", "n", overrides={"eps_q": 0.0})
     np.testing.assert_allclose(y2, np.sqrt(6) * 10 * np.sqrt(np.log(2 * 221 / delta) / x2), rtol=1e-12, atol=0)
 
 
 def _thm3_like(spec_id, ladder, values, per_seed, params):
-    cell = {"Pi": 11.0, "Gamma": 2.0, "L": 0.3, "k": 7.0, "L_r": 0.1, "eps_sup": 0.05}
-    return _make_table(spec_id, {ladder: values}, per_seed, lambda p: {**cell, "bound": 50.0}, params=params)
+    cell = {"Pi": 11.0, "Gamma": 2.0, "L": 0.3, "k": 7.0, "L_r": 0.1}
+    return _make_table(spec_id, {ladder: values}, per_seed,
+                       lambda p: {**cell, "eps_sup": p.get("eps_q", 0.05), "bound": 50.0}, params=params)
 
 
 def test_regret_vs_n_data_from_tables():
@@ -242,23 +248,29 @@ def test_regret_vs_n_data_from_tables():
     t2 = _make_table("thm2.rate_n", {"n": [16, 64, 256]}, lambda p, s: {"stat": 0.3 / np.sqrt(p["n"])},
                      lambda p: {"log_Pi": float(np.log(50)), "C": 1.0, "eta": 0.5, "kappa": 0.4, "eps_q": 0.01},
                      params={"H": 10, "delta": 0.05})
-    data, prov, notes = paper.regret_vs_n_data({"thm3.rate_n": t3, "thm2.rate_n": t2})
+    data, prov, notes = FD.regret_vs_n_data({"thm3.rate_n": t3, "thm2.rate_n": t2})
     assert isinstance(data, F.ScalingData)
     det, gauss = data.measured
     np.testing.assert_allclose(det.mean, t3.pivot("regret_stat", "n")[1].mean(axis=0), rtol=1e-15, atol=0)
     np.testing.assert_allclose(gauss.mean, 0.3 / np.sqrt([16, 64, 256]), rtol=1e-12, atol=0)
     assert gauss.fit.slope == pytest.approx(-0.5, abs=1e-9)
     kinds = [(b.label.split(" (")[0], b.kind) for b in data.bounds]
-    assert kinds == [("Thm 3 upper", "upper"), ("Thm 8 lower", "lower"), ("Thm 2 upper", "upper"),
-                     ("Thm 9 lower", "lower")]
+    # Theorems 8 and 9 are minimax bounds (an instance built for each n), not bounds on these instances:
+    # they are reported, not drawn
+    assert kinds == [("Thm 3 upper", "upper"), ("Thm 2 upper", "upper")]
+    worst = prov["worst_case_lower_bounds_not_drawn"]
+    assert worst["thm3.rate_n"]["bound"] == "thm8" and worst["thm2.rate_n"]["bound"] == "thm9"
+    thm8 = [(20 * (1 - np.sqrt(2 * (1 - (1 - 1 / (3 * n)) ** n))) / (12 * n)) / 2 for n in (8, 16, 32)]
+    np.testing.assert_allclose(worst["thm3.rate_n"]["values"], thm8, rtol=1e-12, atol=0)
+    assert any("minimax bound is not a bound on this instance" in n for n in notes)
     # upper: statistical part + delta H
     np.testing.assert_allclose(data.bounds[0].y, 24 * 20 * np.log(2 * 11 / 0.05) / np.array([8, 16, 32]) + 1.0,
                                rtol=1e-12, atol=0)
     # without thm2 the figure has the deterministic series only
-    data1, _, _ = paper.regret_vs_n_data({"thm3.rate_n": t3})
+    data1, _, _ = FD.regret_vs_n_data({"thm3.rate_n": t3})
     assert [s.label for s in data1.measured] == [det.label]
     with pytest.raises(paper.MissingDataError, match="thm3.rate_n"):
-        paper.regret_vs_n_data({"thm2.rate_n": t2})
+        FD.regret_vs_n_data({"thm2.rate_n": t2})
 
 
 def test_regret_vs_h_data_takes_the_smallest_scale():
@@ -266,7 +278,7 @@ def test_regret_vs_h_data_takes_the_smallest_scale():
                     {"n": 256, "delta": 0.05})
     t6 = _make_table("thm6.det", {"eps": [0.001, 0.01], "H": [50, 200]},
                      lambda p, s: {"regret": (0.15 + p["eps"]) * p["H"]}, lambda p: {"lower_bound": 0.02 * p["H"]})
-    data, prov, notes = paper.regret_vs_h_data({"thm3.horizon": t3, "thm6.det": t6})
+    data, prov, notes = FD.regret_vs_h_data({"thm3.horizon": t3, "thm6.det": t6})
     trap = data.measured[1]
     np.testing.assert_allclose(trap.mean, [0.151 * 50, 0.151 * 200], rtol=1e-12, atol=0)
     assert prov["thm6.det"]["where"] == {"eps": 0.001}
@@ -276,15 +288,33 @@ def test_regret_vs_h_data_takes_the_smallest_scale():
 def test_regret_vs_eps_data_and_missing_column():
     t3 = _thm3_like("thm3.eps", "eps_q", [0.01, 0.02, 0.04], lambda p, s: {"regret": 0.5 * p["eps_q"]},
                     {"n": 256, "H": 20, "delta": 0.05})
-    trap = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]}, lambda p, s: {"regret": 30.0, "eps_in": 0.02},
+    trap = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]},
+                       lambda p, s: {"regret": 30.0, "eps_in": 0.015 + 5 * p["eps_q"] + 0.001 * (s - 1.5)},
                        lambda p: {"lower_bound": 4.0}, params={"H": 50})
-    data, _, notes = paper.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": trap})
+    data, prov, notes = FD.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": trap})
     assert data.measured[0].fit.slope == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(data.measured[0].x, [0.01, 0.02, 0.04], rtol=0, atol=0)  # binning: its sup error
     np.testing.assert_allclose(data.measured[1].mean, [30.0, 30.0], rtol=0, atol=1e-12)
+    # the trap is drawn at its measured in-distribution error, not at the construction's eps (the ladder)
+    np.testing.assert_allclose(data.measured[1].x, [0.02, 0.025], rtol=1e-12, atol=0)
+    assert data.measured[1].x_low is not None and data.measured[1].x_low[0] < 0.02 < data.measured[1].x_high[0]
+    assert data.bounds[1].x == data.measured[1].x  # its bound at the same x
+    assert prov["thm3.eps.control"]["x_column"] == "eps_in"
     assert any("eps_in" in n for n in notes)
-    broken = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]}, lambda p, s: {"regret": 30.0})
+    # a measured x that does not increase along the ladder cannot be an axis
+    flat = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]}, lambda p, s: {"regret": 30.0, "eps_in": 0.02},
+                       lambda p: {"lower_bound": 4.0}, params={"H": 50})
+    with pytest.raises(paper.MissingDataError, match="does not increase"):
+        FD.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": flat})
+    # binning's ladder must be its measured sup error
+    off = _make_table("thm3.eps", {"eps_q": [0.01, 0.02]}, lambda p, s: {"regret": 0.5 * p["eps_q"]},
+                      lambda p: {"eps_sup": 2 * p["eps_q"], "bound": 50.0}, params={"H": 20})
+    with pytest.raises(paper.MissingDataError, match="sup error"):
+        FD.regret_vs_eps_data({"thm3.eps": off, "thm3.eps.control": trap})
+    broken = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]},
+                         lambda p, s: {"regret": 30.0, "eps_in": 0.015 + 5 * p["eps_q"]})
     with pytest.raises(paper.MissingDataError, match="lower_bound"):
-        paper.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": broken})
+        FD.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": broken})
 
 
 def test_blowup_and_sandwich_data_from_tables():
@@ -292,13 +322,13 @@ def test_blowup_and_sandwich_data_from_tables():
         return _make_table(f"lip{rho}", {"H": [4, 8]}, lambda p, s: {"gap": 0.01 * rho ** p["H"]},
                            lambda p: {"gap_closed_form": 0.01 * rho ** p["H"], "rho_closed_loop": rho},
                            params={"delta": 0.01})
-    data, _, notes = paper.blowup_data({"lipschitz.exp": lip(1.5), "lipschitz.exp.control": lip(0.5)})
+    data, _, notes = FD.blowup_data({"lipschitz.exp": lip(1.5), "lipschitz.exp.control": lip(0.5)})
     assert isinstance(data, F.BlowupData) and len(data.curves) == 3
     np.testing.assert_allclose(data.curves[0].y, 0.01 * 1.5 ** np.array([4, 8]), rtol=1e-12, atol=0)
     assert "1.5" in data.curves[0].label and "0.5" in data.curves[2].label
     t8 = _make_table("thm8.tight", {"n": [8, 32, 128]}, lambda p, s: {"regret_avg": 1.0 / p["n"] * _noise(p, s)},
                      lambda p: {"bound": 0.01 / p["n"]}, params={"H": 5})
-    sand, _, notes = paper.sandwich_data({"thm8.tight": t8})
+    sand, _, notes = FD.sandwich_data({"thm8.tight": t8})
     (panel,) = sand.panels
     np.testing.assert_allclose(panel.lower, 0.01 / np.array([8, 32, 128]), rtol=1e-12, atol=0)
     np.testing.assert_allclose(panel.upper, 24 * 5 * np.log(2 * 2 / 0.05) / np.array([8, 32, 128]) + 0.25,
@@ -314,7 +344,8 @@ def test_blowup_and_sandwich_data_from_tables():
 def _binning_cell(params, seeds, seed):
     rng = np.random.default_rng(seed)
     eps = params["eps_q"]
-    return {"regret": list(params["H"] * eps * (1 + 0.1 * rng.standard_normal(seeds))), "bound": 10.0 * eps + 1.0}
+    return {"regret": list(params["H"] * eps * (1 + 0.1 * rng.standard_normal(seeds))), "bound": 10.0 * eps + 1.0,
+            "eps_sup": eps}
 
 
 @cell_function("paper_test.trap", version="1")
@@ -375,7 +406,7 @@ def test_pipeline_skips_a_figure_whose_column_is_missing(tmp_path, monkeypatch):
     report = paper.make_figures(out=tmp_path / "figs", results=tmp_path / "res", backend="serial", progress=False,
                                 figures=["fig3_regret_vs_eps_q"])
     (outcome,) = report.figures
-    assert outcome.status == "skipped" and "lower_bound" in outcome.message
+    assert outcome.status == "skipped" and "eps_in" in outcome.message  # the trap's measured x
     assert not (tmp_path / "figs" / "fig3_regret_vs_eps_q.pdf").exists()
 
 
@@ -406,7 +437,7 @@ def _tvc_table(params=None):
 def test_blowup_data_adds_the_tvc_learners_of_the_same_example_only():
     tables = {"lipschitz.exp": _lip_table("lipschitz.exp", 1.5),
               "lipschitz.exp.control": _lip_table("lipschitz.exp.control", 0.5), "fig6.tvc": _tvc_table()}
-    data, prov, notes = paper.blowup_data(tables)
+    data, prov, notes = FD.blowup_data(tables)
     assert len(data.curves) == 5
     tvc = data.curves[3:]
     assert ["s = 0.01" in tvc[0].label, "s = 0.1" in tvc[1].label] == [True, True]
@@ -416,18 +447,18 @@ def test_blowup_data_adds_the_tvc_learners_of_the_same_example_only():
     assert not any("no TVC learner" in n for n in notes)
     # a TVC spec on another example is not drawn against this one
     tables["fig6.tvc"] = _tvc_table({"A": 0.7, "B": 1.0, "K": 1.0, "delta": 0.01})
-    data2, prov2, notes2 = paper.blowup_data(tables)
+    data2, prov2, notes2 = FD.blowup_data(tables)
     assert len(data2.curves) == 3 and "fig6.tvc" not in prov2
     assert any("no TVC learner" in n and "A: 0.7 vs 0.5" in n for n in notes2)
     del tables["fig6.tvc"]
-    _, _, notes3 = paper.blowup_data(tables)
+    _, _, notes3 = FD.blowup_data(tables)
     assert any("no results" in n for n in notes3)
 
 
 def test_blowup_regret_panel_and_the_composite_figure_data():
     tables = {"lipschitz.exp": _lip_table("lipschitz.exp", 1.5),
               "lipschitz.exp.control": _lip_table("lipschitz.exp.control", 0.5), "fig6.tvc": _tvc_table()}
-    reg, prov, notes = paper.blowup_regret_data(tables)
+    reg, prov, notes = FD.blowup_regret_data(tables)
     assert [s.label for s in reg.measured] == ["Lipschitz learner $Kx$", "TVC learner, $s = 0.01$",
                                                "TVC learner, $s = 0.1$"]
     np.testing.assert_allclose(reg.measured[0].mean, [1.2, 2.4, 3.6], rtol=1e-12, atol=0)
@@ -437,19 +468,19 @@ def test_blowup_regret_panel_and_the_composite_figure_data():
     trivial = reg.bounds[-1]
     assert trivial.kind == "upper" and trivial.y == trivial.x == (4.0, 8.0, 12.0)
     assert any("above the trivial bound H" in n for n in notes)
-    fig_data, fprov, _ = paper._fig6(tables)
-    assert isinstance(fig_data, paper.BlowupFigure) and fig_data.regret is not None and "regret_panel" in fprov
+    fig_data, fprov, _ = FD.blowup_figure(tables)
+    assert isinstance(fig_data, FD.BlowupFigure) and fig_data.regret is not None and "regret_panel" in fprov
     assert json.dumps(fig_data.to_dict(), allow_nan=False)
     with F.paper_style():
-        assert len(paper._draw_fig6(fig_data).axes) == 2
-    bare, _, _ = paper._fig6({k: v for k, v in tables.items() if k != "fig6.tvc"})
+        assert len(F.draw_blowup_figure(fig_data).axes) == 2
+    bare, _, _ = FD.blowup_figure({k: v for k, v in tables.items() if k != "fig6.tvc"})
     assert bare.regret is None
     with F.paper_style():
-        assert len(paper._draw_fig6(bare).axes) == 1
+        assert len(F.draw_blowup_figure(bare).axes) == 1
     broken = _make_table("fig6.tvc", {"smoothing": [0.1], "H": [4, 8]}, lambda p, s: {"gap": 1.0},
                          lambda p: {"gap_closed_form": 1.0, "rho_closed_loop": 1.5},
                          params={"A": 0.5, "B": 1.0, "K": 1.0, "delta": 0.01})
-    partial, _, pnotes = paper._fig6({**tables, "fig6.tvc": broken})
+    partial, _, pnotes = FD.blowup_figure({**tables, "fig6.tvc": broken})
     assert partial.regret is None and any("regret panel left out" in n and "regret" in n for n in pnotes)
 
 
@@ -465,7 +496,7 @@ def _eps_table(thm3_scale=10.0):
 def test_sandwich_data_has_a_panel_along_eps_q_from_fig7_eps():
     t8 = _make_table("thm8.tight", {"n": [8, 32, 128]}, lambda p, s: {"regret_avg": 1.0 / p["n"] * _noise(p, s)},
                      lambda p: {"bound": 0.01 / p["n"]}, params={"H": 5})
-    sand, prov, notes = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table()})
+    sand, prov, notes = FD.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table()})
     assert [p.variable for p in sand.panels] == ["n", "eps_q"]
     panel = sand.panels[1]
     np.testing.assert_allclose(panel.lower, 1.25 * np.array([1 / 64, 1 / 16, 1 / 4]), rtol=1e-12, atol=0)
@@ -475,21 +506,21 @@ def test_sandwich_data_has_a_panel_along_eps_q_from_fig7_eps():
     assert any("above H on the whole ladder" in n for n in notes)
     assert prov["fig7.eps"]["upper_thm3"] == pytest.approx([10 * (1 + e) for e in (1 / 64, 1 / 16, 1 / 4)])
     # a Theorem 3 value below H is drawn where it is smaller, and reported as such
-    low_data, _, low = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table(thm3_scale=4.9)})
+    low_data, _, low = FD.sandwich_data({"thm8.tight": t8, "fig7.eps": _eps_table(thm3_scale=4.9)})
     assert any("below H somewhere" in n for n in low) and not any("whole ladder" in n for n in low)
     np.testing.assert_allclose(low_data.panels[1].upper, [4.9 * (1 + 1 / 64), 5.0, 5.0], rtol=1e-12, atol=0)
     assert "Thm 3" in low_data.panels[1].upper_label
     # a table without the lower bound gives no panel, and says which column is missing
     broken = _make_table("fig7.eps", {"eps_q": [1 / 64, 1 / 4]}, lambda p, s: {"regret_avg": 1.0})
-    only_n, _, why = paper.sandwich_data({"thm8.tight": t8, "fig7.eps": broken})
+    only_n, _, why = FD.sandwich_data({"thm8.tight": t8, "fig7.eps": broken})
     assert [p.variable for p in only_n.panels] == ["n"]
     assert any("no panel along eps_q" in n and "'bound'" in n for n in why)
     with F.paper_style():
-        fig = paper._draw_fig7(sand)
+        fig = F.draw_sandwich_figure(sand)
         fig.canvas.draw()
         labels = [t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_text()]
     assert labels == ["1/64", "1/16", "1/4"]
-    assert paper._fraction(0.3) == "0.3" and paper._fraction(0.125) == "1/8"
+    assert fraction_ticks(0.3) == "0.3" and fraction_ticks(0.125) == "1/8"
 
 
 def _real_spec(out, spec_id, cell, params, grid, entropy):

@@ -1,4 +1,4 @@
-"""``qbc figs``: regenerate the paper figures."""
+"""``qbc figs``: regenerate the paper figures (into ``qbc-out/figs`` unless ``--out`` says otherwise)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def register(sub) -> None:
     size.add_argument("--full", action="store_true", help="full experiment profile")
     p.add_argument("--results", default="qbc-out", metavar="DIR",
                    help="experiment results and cell cache, shared with qbc verify (default qbc-out)")
-    backend_options(p, out="paper_figs", out_help="where the PDF, PNG and manifest.json go")
+    backend_options(p, out="qbc-out/figs",
+                    out_help="where the PDF, PNG and manifest.json go; --out paper_figs regenerates the committed figures")
     p.set_defaults(func=run)
 
 

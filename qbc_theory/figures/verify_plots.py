@@ -5,7 +5,8 @@ negative control:
 
 - a slope test shows the per-point means with their intervals, the fitted line with its slope and
   bootstrap interval, and a line of the predicted exponent through the fit's centre;
-- a bound test shows the per-cell means with their intervals against the bound's values.
+- a bound test shows the per-cell means with their intervals against the bound's values, one
+  category per cell (points and short bars, no lines between cells).
 
 The panels are drawn from :meth:`qbc_theory.verification.claims.ClaimResult.to_dict` only (plain numbers), so
 they can be redrawn from a saved ``verify.<profile>.json`` without rerunning anything.
@@ -21,7 +22,8 @@ from matplotlib.figure import Figure
 
 from ..model.validation import describe
 from ..model.errors import DimensionError
-from .plots import PlotResult, paper_style, save_figure
+from .common import PlotResult
+from .style import paper_style, save_figure, slope_text
 
 __all__ = ["claim_plot", "write_claim_figures"]
 
@@ -52,9 +54,8 @@ def _slope_panel(ax, test: dict) -> list:
     grid = np.linspace(xs.min(), xs.max(), 50)
     gfit = np.exp(grid - x[0]) if semilog else grid
     fit = np.exp(d["intercept"]) * gfit ** d["slope"]
-    ci = d["ci"]
-    ci_text = "[" + ", ".join(f"{c:.3g}" if _finite(c) else "inf" for c in ci) + "]"
-    artists += ax.plot(grid, fit, "-", lw=1, label=f"fit: slope {d['slope']:.3g} {ci_text}")
+    lo_ci, hi_ci = (float(c) if _finite(c) else sign * math.inf for c, sign in zip(d["ci"], (-1, 1)))
+    artists += ax.plot(grid, fit, "-", lw=1, label=f"fit: slope {slope_text(d['slope'], lo_ci, hi_ci)}")
     centre = np.exp(np.mean(np.log(gfit)))
     anchor = np.exp(d["intercept"]) * centre ** d["slope"]
     pred = anchor * (gfit / centre) ** d["predicted"]
@@ -76,8 +77,11 @@ def _bound_panel(ax, test: dict) -> list:
     bound = np.array([p["bound"] for p in pts], dtype=float)
     yerr = np.vstack([np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)])
     artists = [ax.errorbar(idx, mean, yerr=yerr, fmt="o", ms=3, capsize=2, label="measured mean")]
-    artists += ax.plot(idx, bound, "--" if d.get("kind") == "upper" else ":", lw=1, marker="_",
-                       label=f"{d.get('kind', 'upper')} bound")
+    # the cells are categories, not a continuum: each bound is a short bar at its cell, never a line
+    # joining cells (which would draw zigzags between unrelated grid points)
+    kind = d.get("kind", "upper")
+    artists += ax.plot(idx, bound, linestyle="none", marker="_", markersize=9, markeredgewidth=1.2,
+                       color="black", label=f"{kind} bound")
     if np.all(mean > 0) and np.all(bound > 0):
         ax.set_yscale("log")
     ax.set_xticks(idx)
