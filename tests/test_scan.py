@@ -93,10 +93,14 @@ def test_scan_points_crn_and_controls():
     assert set(d["points"][0]) >= {"value", "regret", "ci_low", "ci_high"} and d["points"][0]["value"] == 10
 
 
-@pytest.mark.parametrize("name", ["lure_tanh", "pendulum_tanh", "mlp_sat", "lqr_binning", "gaussian_binning"])
-def test_scan_works_on_every_example(name):
-    inst = load_instance(INSTANCES / f"{name}.toml")
+@pytest.mark.parametrize("path", sorted(INSTANCES.glob("*.toml")), ids=lambda p: p.stem)
+def test_scan_works_on_every_example(path):
+    inst = load_instance(path)
     for vary, values in (("horizon", [5, 10]), ("n", [5, 10]), ("eps_q", [0.05, 0.1])):
+        if vary == "eps_q" and not isinstance(inst.quantizer, UniformBinning):
+            with pytest.raises(AssumptionError, match="binning"):
+                scan(inst, vary, values, eval_trajectories=200)
+            continue
         r = scan(inst, vary, values, eval_trajectories=200)
         assert len(r.points) == 2 and all(p.ci_low <= p.regret <= p.ci_high for p in r.points)
         json.dumps(r.to_dict(), allow_nan=False)
