@@ -18,7 +18,7 @@ from .validation import MAX_PARAMETER, as_int, as_matrix, as_real, as_vector, de
 from .errors import DimensionError
 
 __all__ = ["LinearSystem", "LureSystem", "CallableSystem", "PHI", "pendulum", "from_statespace",
-           "DECLARED_LABEL"]
+           "DECLARED_LABEL", "check_declared"]
 
 DECLARED_LABEL = "declared, not certified"
 """How reports label a constant the user declared for a callable system or expert."""
@@ -399,7 +399,28 @@ _SYSTEM_DECLARED_HELP = "C (> 0), eta (in (0, 1)), Gamma (> 0)"
 
 
 def check_declared(name: str, declared, allowed: set[str]) -> dict:
-    """Validate a dict of user-declared constants (finite; ``eta`` in (0, 1), others > 0)."""
+    """Validate a dict of user-declared constants.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name in error messages (``declared``).
+    declared : dict or None
+        Constant name -> value.
+    allowed : set of str
+        The names this object accepts.
+
+    Returns
+    -------
+    dict
+        The constants as floats (``{}`` for None).
+
+    Raises
+    ------
+    DimensionError
+        On a name not in ``allowed``, a non-finite value, ``eta`` outside (0, 1) or another
+        constant that is not positive.
+    """
     if declared is None:
         return {}
     if not isinstance(declared, dict):
