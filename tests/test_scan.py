@@ -44,11 +44,19 @@ def test_curvature_widens_the_interval():
     assert ci_curved[1] - ci_curved[0] > 10 * (ci_straight[1] - ci_straight[0])
 
 
-def test_non_positive_regret_is_left_out_and_named():
-    slope, ci, _, note = loglog_slope(V, [-0.1, 16, 32, 64, 128], [0.1] * 5)
-    assert "8" in note and slope == pytest.approx(1.0, abs=0.05)
+def test_negative_regret_is_fitted_by_its_absolute_value_and_named():
+    slope, ci, _, note = loglog_slope(V, -(V**0.5), 1e-3 * V**0.5)
+    assert slope == pytest.approx(0.5, abs=1e-12) and "negative at 8, 16, 32, 64, 128" in note
+    slope, ci, _, note = loglog_slope(V, [0.0, 16, 32, 64, 128], [0.1] * 5)
+    assert "left out (regret 0 or not finite): 8" in note and slope == pytest.approx(1.0, abs=1e-9)
     slope, ci, method, note = loglog_slope(V, [0.0, -1, 0, 0, 0], [0.1] * 5)
     assert slope is None and ci is None and "fewer than two" in note
+
+
+def test_a_point_indistinguishable_from_zero_barely_moves_the_fit():
+    m = np.array([1e-3, 16, 32, 64, 128])  # the first point is noise around 0 (se 1)
+    slope, _, _, _ = loglog_slope(V, m, [1.0, 0.01, 0.01, 0.01, 0.01])
+    assert slope == pytest.approx(1.0, abs=0.01)
 
 
 def test_zero_standard_errors_fall_back_to_ordinary_least_squares():

@@ -7,9 +7,9 @@ reports each value's regret with its confidence interval, and fits the log-log s
 
 .. math::
 
-    \log \overline{R}(v) \approx a + b \log v
+    \log |\overline{R}(v)| \approx a + b \log v
 
-by weighted least squares (:func:`loglog_slope`). The slope is the exponent the theorems predict:
+by weighted least squares (:func:`loglog_slope`; on the absolute regret, which Theorem 1 bounds). The slope is the exponent the theorems predict:
 in ``H`` (Theorem 3's ``H^2`` term against a linear one), in ``n`` (``-1`` for a deterministic
 expert, ``-1/2`` for a stochastic one: Appendix A) and in ``eps_q``.
 
@@ -91,14 +91,18 @@ def rescale_binning(quantizer: UniformBinning, eps_q) -> UniformBinning:
 
 
 def loglog_slope(values, means, ses, level: float = 0.95) -> tuple:
-    r"""Weighted least-squares slope of ``log mean`` on ``log value``, with a confidence interval.
+    r"""Weighted least-squares slope of ``log |mean|`` on ``log value``, with a confidence interval.
 
-    Point ``i`` has ``y_i = log m_i`` with the delta-method standard error ``s_i = se_i / m_i`` and
+    The fit is on the absolute regret, the quantity Theorem 1 bounds: a learner that beats the
+    expert (negative regret, e.g. a quantized controller that regulates harder) still has a growth
+    rate; the note names the values where the regret is negative. Point ``i`` has
+    ``y_i = log |m_i|`` with the delta-method standard error ``s_i = se_i / |m_i|`` (a point
+    indistinguishable from 0 gets a large ``s_i`` and little weight) and
     weight ``1 / s_i^2``; the slope's variance ``1 / sum_i w_i (x_i - xbar_w)^2`` is multiplied by the
     reduced chi-square ``chi2 / (k - 2)`` when that exceeds 1 (the points scatter around the line more
     than their Monte Carlo errors allow: curvature, or underestimated errors), and the quantile is
     then Student's t with ``k - 2`` degrees of freedom instead of the normal one. Points whose mean
-    is not positive have no logarithm and are left out (and named in the note). When some ``se_i``
+    is exactly 0 (or not finite) have no logarithm and are left out (and named in the note). When some ``se_i``
     is 0 (a deterministic estimate), the fit is ordinary least squares with the residual-based
     interval of :func:`scipy.stats.linregress`.
 
@@ -118,15 +122,19 @@ def loglog_slope(values, means, ses, level: float = 0.95) -> tuple:
     v = np.asarray(values, dtype=float)
     m = np.asarray(means, dtype=float)
     s = np.asarray(ses, dtype=float)
-    keep = (m > 0) & np.isfinite(m) & np.isfinite(s)
-    note = ""
+    keep = (m != 0) & np.isfinite(m) & np.isfinite(s)
+    notes = []
     if not keep.all():
-        note = "left out (regret not positive): " + ", ".join(f"{x:g}" for x in v[~keep])
-    x, y, v_kept = np.log(v[keep]), np.log(m[keep]), v[keep]
+        notes.append("left out (regret 0 or not finite): " + ", ".join(f"{x:g}" for x in v[~keep]))
+    if np.any(keep & (m < 0)):
+        notes.append("fitted on |regret|; negative at " + ", ".join(f"{x:g}" for x in v[keep & (m < 0)]))
+    note = "; ".join(notes)
+    a_m = np.abs(m[keep])
+    x, y = np.log(v[keep]), np.log(a_m)
     k = x.size
     if k < 2 or np.ptp(x) == 0:
-        return None, None, "none", (note + "; " if note else "") + "fewer than two distinct values with positive regret"
-    sd = s[keep] / m[keep]
+        return None, None, "none", (note + "; " if note else "") + "fewer than two distinct values with non-zero regret"
+    sd = s[keep] / a_m
     if np.all(sd > 0):
         w = 1.0 / sd**2
         xw = np.sum(w * x) / w.sum()
@@ -135,7 +143,7 @@ def loglog_slope(values, means, ses, level: float = 0.95) -> tuple:
         slope = float(np.sum(w * (x - xw) * (y - yw)) / sxx)
         var = 1.0 / sxx
         chi2 = float(np.sum(w * (y - yw - slope * (x - xw)) ** 2))
-        method = "weighted least squares on log regret (delta-method weights)"
+        method = "weighted least squares on log |regret| (delta-method weights)"
         if k > 2 and chi2 / (k - 2) > 1.0:
             var *= chi2 / (k - 2)
             q = float(scipy.stats.t.ppf(0.5 + level / 2, k - 2))
@@ -145,7 +153,7 @@ def loglog_slope(values, means, ses, level: float = 0.95) -> tuple:
         half = q * math.sqrt(var)
         return slope, (slope - half, slope + half), method, note
     fit = scipy.stats.linregress(x, y)
-    method = "ordinary least squares on log regret (some points have zero standard error)"
+    method = "ordinary least squares on log |regret| (some points have zero standard error)"
     if k <= 2:
         return float(fit.slope), None, method, (note + "; " if note else "") + "two points: no interval"
     half = float(scipy.stats.t.ppf(0.5 + level / 2, k - 2)) * float(fit.stderr)
@@ -224,7 +232,7 @@ class ScanResult:
             lines.append(f"  log-log slope: none ({self.slope_note})")
         else:
             ci = "no interval" if self.slope_ci is None else f"{pct} CI [{self.slope_ci[0]:.3f}, {self.slope_ci[1]:.3f}]"
-            lines.append(f"  log-log slope d log(regret) / d log({self.vary}) = {self.slope:.3f}   {ci}")
+            lines.append(f"  log-log slope d log|regret| / d log({self.vary}) = {self.slope:.3f}   {ci}")
             lines.append(f"    ({self.slope_method}{'; ' + self.slope_note if self.slope_note else ''})")
         lines.append(f"  time {self.seconds:.2f} s")
         return "\n".join(lines) + "\n"
