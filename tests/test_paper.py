@@ -562,3 +562,38 @@ def test_pipeline_draws_figures_6_and_7_from_the_real_cells_byte_identically(tmp
     assert [p["variable"] for p in fig7["panels"]] == ["n", "eps_q"]
     paper.make_figures(**kw)
     assert _files(out) == first
+
+
+# --------------------------------------------------------------------------------------------
+# the command: qbc figs writes to the untracked output folder unless told otherwise
+
+
+def test_qbc_figs_writes_to_the_output_folder_by_default(monkeypatch, capsys):
+    from qbc_theory.cli import main
+
+    seen = {}
+
+    def fake(**kw):
+        seen.update(kw)
+        return paper.FiguresReport(str(kw["out"]), kw["profile"], str(kw["results"]), (), "m.json", 0.0)
+
+    monkeypatch.setattr(paper, "make_figures", fake)
+    assert main(["figs", "--quick", "--no-progress"]) == 0
+    assert seen["out"] == paper.DEFAULT_OUT == "qbc-out/figs"  # not paper_figs: the README's command leaves git clean
+    assert main(["figs", "--quick", "--no-progress", "--out", "paper_figs"]) == 0
+    assert seen["out"] == "paper_figs"  # the committed figures are regenerated only when asked
+    capsys.readouterr()
+
+
+def test_regeneration_is_byte_identical_with_the_real_builders(tmp_path, monkeypatch, frozen_code_version):
+    """Two runs of figures 4, 5 and 3 (tiny specs) give the same bytes in every file, manifest included."""
+    specs = [_spec(tmp_path / "thm3.eps.toml", "thm3.eps", "paper_test.binning", 11),
+             _spec(tmp_path / "thm3.eps.control.toml", "thm3.eps.control", "paper_test.trap", 12)]
+    monkeypatch.setattr(paper, "builtin_spec_paths", lambda: specs)
+    kw = dict(results=tmp_path / "res", backend="serial", progress=False,
+              figures=["fig3_regret_vs_eps_q", "fig5_stability"])
+    paper.make_figures(out=tmp_path / "a", **kw)
+    paper.make_figures(out=tmp_path / "b", **kw)
+    first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert sorted(first) == sorted(second) and len(first) == 5
+    assert first == second

@@ -56,3 +56,28 @@ def test_bad_input(bad, tmp_path):
             write_claim_figures(bad, tmp_path)
         else:
             claim_plot(bad)
+
+
+def _joins_categories(line) -> bool:
+    """Whether a drawn line connects two or more categorical x positions (a zigzag across cells)."""
+    return line.get_linestyle() not in ("None", "none", "") and len(line.get_xdata()) > 1
+
+
+def test_bound_panel_draws_categories_as_points_not_lines():
+    plot = claim_plot(_result().to_dict())
+    bound_ax = plot.axes[1]  # the bound test: one category per cell
+    lines = [ln for ln in bound_ax.get_lines() if ln.get_label().endswith("bound")]
+    assert lines and not any(_joins_categories(ln) for ln in lines)
+    assert lines[0].get_marker() == "_" and len(lines[0].get_xdata()) == 4  # one bar per cell
+    # control of the check: the slope panel's fitted line over a numeric ladder is a joined line
+    assert any(_joins_categories(ln) for ln in plot.axes[0].get_lines())
+
+
+def test_slope_panel_prints_the_slope_to_its_interval_precision():
+    plot = claim_plot(_result().to_dict())
+    fit = next(t.get_text() for t in plot.legends[0].get_texts() if t.get_text().startswith("fit"))
+    slope = fit.split("slope ")[1]
+    value, interval = slope.split(" [")
+    lo, hi = interval.rstrip("]").split(", ")
+    assert lo != hi  # the interval is not collapsed by rounding
+    assert len(value.split(".")[1]) >= 2
