@@ -262,6 +262,12 @@ class TanhPolicyClass(_MeanClass):
         return QuantizedMeanPolicy(lambda x: s * np.tanh((x @ Kt) / s), self.quantizer, float(self.noise_std[j]),
                                    {"family": "tanh", "K": K.tolist(), "scale": s.tolist()})
 
+    @property
+    def description(self) -> str:
+        """One line saying what the candidates are."""
+        return (f"q#(s' tanh(K' x / s')) with K' on a lattice around the expert's gain and s' on a ladder around "
+                f"its scale{'' if self.deterministic else ', times noise scales'} (contains q#pi*)")
+
     def to_dict(self) -> dict:
         """A JSON-ready summary."""
         return {"family": "tanh", "size": self.size, "du": self.du, "dx": self.dx,
@@ -384,6 +390,12 @@ class OutputPolicyClass(_MeanClass):
         c, bd = self.factors[j].copy(), self._bd[j].copy()
         return QuantizedMeanPolicy(lambda x: self._outputs(x) * c + bd, self.quantizer, float(self.noise_std[j]),
                                    {"family": "output", "factor": c.tolist(), "offset": self.offsets[j].tolist()})
+
+    @property
+    def description(self) -> str:
+        """One line saying what the candidates are."""
+        return (f"q#(c (W h(x)) + b + d): output-layer factor c and offset d per action on a lattice around 1 and 0"
+                f"{'' if self.deterministic else ', times noise scales'} (contains q#pi*)")
 
     def to_dict(self) -> dict:
         """A JSON-ready summary."""

@@ -468,6 +468,16 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
         pclass = size.to_dict() | {"exact": size.size if size.log_size < 34.5 else None}
     except AssumptionError as exc:
         pclass = {"size": None, "log_size": None, "description": f"no finite class: {exc}"}
+    if isinstance(expert, policy_classes.NONLINEAR_EXPERTS):
+        # the class is built in engine/policy_classes.py (the model room cannot size it)
+        try:
+            pc = default_policy_class(instance, grid_step=train_options["grid_step"],
+                                      grid_radius=train_options["grid_radius"],
+                                      max_candidates=train_options["max_candidates"])
+            pclass = {"size": float(pc.size), "log_size": math.log(pc.size), "log10_size": math.log10(pc.size),
+                      "exact": pc.size, "description": pc.description}
+        except AssumptionError as exc:
+            pclass = {"size": None, "log_size": None, "description": f"no finite class: {exc}"}
     pclass["used"] = uses_class
     first = results[0].learner
     regrets = np.array([r.regret for r in results])
