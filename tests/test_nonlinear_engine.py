@@ -131,3 +131,10 @@ def test_simulate_learner_expert_on_the_pendulum():
     inst = load_instance(INSTANCES / "pendulum_tanh.toml")
     r = simulate(inst, learner="expert", eval_trajectories=500)
     assert np.isfinite(r.regret) and r.ci[0] <= r.regret <= r.ci[1]
+
+
+def test_simulate_reports_the_class_it_searched():
+    inst = load_instance(INSTANCES / "lure_tanh.toml")
+    r = simulate(inst, eval_trajectories=100).to_dict()["policy_class"]
+    assert r["exact"] == default_policy_class(inst).size == 7**2 * 5 and r["used"]
+    assert "contains q#pi*" in r["description"]
