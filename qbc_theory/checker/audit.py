@@ -59,8 +59,10 @@ K_VALUES = (2.0, 3.0, 4.0)
 BASES = ("bound", "in_range_sup", "p99", "mean", "sup")
 """The eps_q that eps' is built on, in the order reported."""
 
-_NEIGHBOURS = 16  # r_max is the median distance to the 16th neighbour: about 8 pairs per state
+_NEIGHBOURS = 32  # r_max is at most the median distance to the 32nd neighbour of a probe state
 _PAIRS_PER_STATE = 50  # cap on the pairs, per state in the search (r_max shrinks to meet it)
+_PROBES = 500  # probe states for the choice of r_max
+_PROBE_K = 64  # neighbours of each probe state
 _GRID = 14
 _HIST_BINS = 40
 
@@ -91,7 +93,8 @@ class AuditResult:
     pairs : dict
         The pair search: ``budget``, ``states``, ``states_available``, ``r_max``, ``count``.
     expert : dict
-        ``lipschitz_lower_bound`` and ``zero_distance_conflicts``.
+        ``lipschitz_lower_bound`` and ``zero_distance_conflicts`` (audited states that repeat an earlier
+        state with a different action chunk: a stochastic expert or a state that misses something).
     rtvc : tuple of dict
         One entry per (basis, k).
     smoothness : dict
@@ -176,35 +179,63 @@ def _subsample(m: int, budget: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _pairs(S: np.ndarray, rng: np.random.Generator):
-    """Pairs within ``r_max`` (about ``_NEIGHBOURS / 2`` per state) and their distances."""
+    """Pairs of distinct states within ``r_max`` and their distances, at most ``_PAIRS_PER_STATE`` per state.
+
+    ``r_max`` starts at the median distance to the ``_NEIGHBOURS``-th neighbour of probe states. Clustered
+    states (a closed loop converging to an equilibrium) can put far more pairs within it than the median
+    suggests, so the probe's ``_PROBE_K`` nearest neighbours estimate the count first,
+    ``m/2 mean_probe #{within r}``, where a probe with all its neighbours within ``r`` is extrapolated
+    with its local dimension, and ``r_max`` shrinks until the estimate meets the cap; if the pairs
+    found still exceed it, the closest are kept.
+    """
     m = S.shape[0]
     if m < 2:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0.0
     tree = scipy.spatial.cKDTree(S)
-    k = min(_NEIGHBOURS, m - 1)
-    probe = S[_subsample(m, 2000, rng)]
-    d, _ = tree.query(probe, k=k + 1)
-    kth = d[:, -1]
-    r_max = float(np.median(kth))
+    kp = min(_PROBE_K, m - 1)
+    d = tree.query(S[_subsample(m, _PROBES, rng)], k=kp + 1)[0][:, 1:]
+    r_max = float(np.median(d[:, min(_NEIGHBOURS, kp) - 1]))
     if r_max <= 0:
-        r_max = float(kth.max())
-    if r_max <= 0:  # every probed state has k duplicates
-        r_max = float(np.finfo(float).tiny)
-    # clustered states (a converging closed loop) can put far more pairs within r_max than the median
-    # suggests: count first (one traversal, no memory) and shrink r_max until the cap holds
+        r_max = float(d.max())
     cap = _PAIRS_PER_STATE * m
-    radii = r_max * np.geomspace(1e-6, 1.0, 61)
-    counts = (tree.count_neighbors(tree, radii) - m) // 2
-    fits = np.flatnonzero(counts <= cap)
-    r_max = float(radii[fits[-1]]) if fits.size else float(radii[0])
+
+    # a probe with all its kp neighbours within r: extrapolate its count with the local dimension
+    # p = log 2 / log(d_kp / d_kp/2) (count ~ r^p), so a tight cluster (d_kp ~ d_kp/2) counts as all m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_loc = np.log(2.0) / np.log(d[:, -1] / d[:, kp // 2 - 1])
+    p_loc = np.where(np.isfinite(p_loc) & (p_loc > 0), p_loc, np.inf)
+
+    def estimate(r):
+        within = (d <= r).sum(axis=1)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            extra = np.where(d[:, -1] > 0, kp * (r / d[:, -1]) ** p_loc, np.inf)
+        count = np.where(within >= kp, np.minimum(np.nan_to_num(extra, nan=np.inf), m - 1), within)
+        return m / 2.0 * count.mean()
+
+    if estimate(r_max) > cap:
+        radii = r_max * np.geomspace(1e-9, 1.0, 91)
+        ok = [r for r in radii if estimate(r) <= cap]
+        r_max = float(ok[-1]) if ok else float(radii[0])
     P = tree.query_pairs(r_max, output_type="ndarray")
     dist = np.linalg.norm(S[P[:, 0]] - S[P[:, 1]], axis=1) if P.size else np.zeros(0)
+    if P.shape[0] > cap:
+        keep = np.argpartition(dist, cap - 1)[:cap]
+        P, dist = P[keep], dist[keep]
+        r_max = float(dist.max())
     return P, dist, r_max
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``max_t ||a_t - b_t||`` for chunks ``(P, l, du)``."""
     return np.linalg.norm(a - b, axis=-1).max(axis=-1)
+
+
+def _pair_gap(X: np.ndarray, P: np.ndarray, block: int = 65536) -> np.ndarray:
+    """``_gap`` of the chunks of every pair, in blocks of pairs (the gathered chunks would be large)."""
+    out = np.empty(P.shape[0])
+    for s in range(0, P.shape[0], block):
+        out[s:s + block] = _gap(X[P[s:s + block, 0]], X[P[s:s + block, 1]])
+    return out
 
 
 def _witness(i, j, dist, gap, S, raw, dec, tokens) -> dict:
@@ -290,13 +321,16 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
 
     # pair search
     sub = _subsample(ax.shape[0], budget, rng_pairs)
+    # identical states are one state: a pair at distance 0 says nothing of a modulus, and a deterministic
+    # expert plays one action there (conflicts are counted, they point to a stochastic expert)
+    _, first, inverse = np.unique(ax[sub], axis=0, return_index=True, return_inverse=True)
+    rep = sub[first[inverse.ravel()]]
+    conflicts = int(np.sum(np.any(au[sub] != au[rep], axis=(1, 2))))
+    sub = sub[np.sort(first)]
     S, raw, D, T = ax[sub], au[sub], dec[sub], tokens[sub]
     P, dist, r_max = _pairs(S, rng_pairs)
-    gap_dec = _gap(D[P[:, 0]], D[P[:, 1]]) if P.size else np.zeros(0)
-    gap_raw = _gap(raw[P[:, 0]], raw[P[:, 1]]) if P.size else np.zeros(0)
-    pos = dist > 0
-    L_hat = float(np.max(gap_raw[pos] / dist[pos])) if pos.any() else None
-    conflicts = int(np.sum(~pos & (gap_raw > 0)))
+    gap_dec, gap_raw = _pair_gap(D, P), _pair_gap(raw, P)
+    L_hat = float(np.max(gap_raw / dist)) if dist.size else None
     order = np.argsort(dist, kind="stable")
     ds = dist[order]
     positive = ds[ds > 0]
@@ -330,13 +364,14 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
                 wit = _witness(P[i, 0], P[i, 1], dist[i], gap_dec[i], S, raw, D, T)
                 below = delta0 is not None and dist[i] <= delta0
             entries.append({"basis": basis, "eps_q": e, "k": k, "eps_prime": ep, "delta0": _num(delta0),
-                            "delta0_infinite": delta0 == math.inf, "kappa": kappa,
+                            "delta0_infinite": delta0 == math.inf,
+                            "delta0_covered": delta0 is not None and delta0 <= r_max, "kappa": kappa,
                             "pairs_within": within.tolist(), "kappa_at_delta0": kd, "witness": wit,
                             "below_delta0": bool(below)})
 
     learned = bound is None
     primary = "mean" if learned else "bound"
-    smooth = _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, instance)
+    smooth = _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max)
     stab = _stability(instance, L_hat) if instance is not None else None
     if stab is not None:
         smooth["unchecked"] = [u for u in smooth["unchecked"] if not u.startswith("stability")]
@@ -351,14 +386,16 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
         pairs={"budget": budget, "states": int(S.shape[0]), "states_available": int(ax.shape[0]),
                "r_max": float(r_max), "count": int(P.shape[0]),
                "cap": _PAIRS_PER_STATE * int(S.shape[0]),
-               "rule": f"cKDTree.query_pairs within r_max = median distance to the {_NEIGHBOURS}th neighbour "
-                       f"(on up to 2000 probe states), shrunk if more than {_PAIRS_PER_STATE} pairs per state "
-                       "(counted with count_neighbors first); states beyond the budget are subsampled at random"},
+               "duplicates_removed": int(min(budget, ax.shape[0]) - S.shape[0]),
+               "rule": f"cKDTree.query_pairs within r_max = median distance to the {_NEIGHBOURS}th neighbour of "
+                       f"{_PROBES} probe states, shrunk until an estimate from their {_PROBE_K} nearest neighbours "
+                       f"allows at most {_PAIRS_PER_STATE} pairs per state (the closest kept beyond); states beyond "
+                       "the budget are subsampled at random; identical states are merged"},
         expert={"lipschitz_lower_bound": _num(L_hat), "zero_distance_conflicts": conflicts},
         rtvc=tuple(entries), smoothness=smooth, stability=stab)
 
 
-def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, instance) -> dict:
+def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max) -> dict:
     """Proposition 5's reading of the primary entry (k = 3) and which theorem it bears on."""
     main = next((r for r in entries if r["basis"] == primary and r["k"] == 3.0), None)
     notes, unchecked = [], []
@@ -373,8 +410,10 @@ def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, instance) -
         extra = "" if main["witness"] is None else \
             f"; the closest pair beyond eps' is at r = {main['witness']['distance']:.3g} > delta0"
         d0 = "inf" if main["delta0_infinite"] else ("-" if main["delta0"] is None else f"{main['delta0']:.3g}")
+        cover = "" if main["delta0_covered"] else \
+            f"; the pairs reach only r_max = {r_max:.3g} < delta0, so r in (r_max, delta0] is not audited"
         verdict = (f"consistent with binning's modulus 1{{r > delta0}} at k = 3 on {primary} eps_q "
-                   f"(eps' = {main['eps_prime']:.4g}, delta0 = {d0}){extra}")
+                   f"(eps' = {main['eps_prime']:.4g}, delta0 = {d0}){extra}{cover}")
     witnessed = main is not None and main["below_delta0"]
     if tok.learned or tok.eps_bound is None:
         if witnessed:

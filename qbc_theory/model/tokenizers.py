@@ -539,7 +539,10 @@ class VQBeTTokenizer(_Base):
     offset : int
         1 to add the offset head (default 0).
     seed : int
-        k-means seed (stage s uses ``seed + s``).
+        k-means seed (stage s uses ``seed + s``) and seed of the fit subsample.
+    max_fit : int
+        The codebooks are fitted on at most this many fit chunks drawn at random (default 10000; 0:
+        all); the offset head uses every fit chunk.
     """
 
     chunk: int = 5
@@ -547,6 +550,7 @@ class VQBeTTokenizer(_Base):
     codes: int = 16
     offset: int = 0
     seed: int = 0
+    max_fit: int = 10_000
     rvq: ResidualVQ | None = field(default=None)
     head: np.ndarray | None = field(default=None)
     intercepts: np.ndarray | None = field(default=None)
@@ -564,6 +568,7 @@ class VQBeTTokenizer(_Base):
             raise DimensionError(f"offset: expected 0 or 1, found {off}")
         object.__setattr__(self, "offset", off)
         object.__setattr__(self, "seed", as_int("seed", self.seed, minimum=0))
+        object.__setattr__(self, "max_fit", as_int("max_fit", self.max_fit, minimum=0))
 
     def with_codebooks(self, codebooks) -> "VQBeTTokenizer":
         """A copy with given codebooks ``(stages, codes, l du)`` and no offset head."""
@@ -573,7 +578,12 @@ class VQBeTTokenizer(_Base):
         """Residual k-means on the flattened fit chunks; the offset head when ``offset = 1``."""
         u = _chunks("chunks", chunks, self.chunk)
         y = u.reshape(u.shape[0], -1)
-        fitted = replace(self, rvq=ResidualVQ(self.stages, self.codes, self.seed).fit(y))
+        sample = y
+        if self.max_fit and y.shape[0] > self.max_fit:
+            pick = np.random.default_rng(np.random.SeedSequence(self.seed)).choice(y.shape[0], self.max_fit,
+                                                                                   replace=False)
+            sample = y[np.sort(pick)]
+        fitted = replace(self, rvq=ResidualVQ(self.stages, self.codes, self.seed).fit(sample))
         if not self.offset:
             return fitted
         if states is None:
@@ -632,7 +642,7 @@ class VQBeTTokenizer(_Base):
     def to_dict(self) -> dict:
         """JSON-ready description."""
         return {"name": self.name, "chunk": self.chunk, "stages": self.stages, "codes": self.codes,
-                "offset": bool(self.offset), "seed": self.seed}
+                "offset": bool(self.offset), "seed": self.seed, "max_fit": self.max_fit}
 
 
 # --- FSQ ------------------------------------------------------------------------------------------
@@ -857,7 +867,7 @@ TOKENIZERS = {
     "openvla": {"bins": 256, "low_pct": 1.0, "high_pct": 99.0, "unnormalized": ()},
     "fast": {"chunk": 10, "scale": 10.0, "low_pct": 1.0, "high_pct": 99.0},
     "beast": {"chunk": 10, "degree": 3, "n_ctrl": 5, "levels": 256, "low_pct": 1.0, "high_pct": 99.0},
-    "vqbet": {"chunk": 5, "stages": 2, "codes": 16, "offset": 0},
+    "vqbet": {"chunk": 5, "stages": 2, "codes": 16, "offset": 0, "max_fit": 10_000},
     "fsq": {"chunk": 5, "levels": (8, 5, 5, 5)},
     "binning": {"bins": 16, "low": None, "high": None},
     "kmeans": {"codes": 16},
@@ -910,7 +920,7 @@ def make_tokenizer(name: str, params: dict | None = None, *, seed: int = 0):
     if name == "beast":
         return BEASTTokenizer(p["chunk"], p["degree"], p["n_ctrl"], p["levels"], p["low_pct"], p["high_pct"])
     if name == "vqbet":
-        return VQBeTTokenizer(p["chunk"], p["stages"], p["codes"], p["offset"], seed)
+        return VQBeTTokenizer(p["chunk"], p["stages"], p["codes"], p["offset"], seed, p["max_fit"])
     if name == "fsq":
         return FSQTokenizer(p["chunk"], tuple(np.atleast_1d(p["levels"]).tolist()))
     opts = dict(p)
