@@ -8,8 +8,9 @@ audited on the other (``qbc audit``). Three questions are answered from the data
    sup over in-range actions (where the tokenizer's own guarantee holds: no clipping, no fallback),
    the guaranteed bound ``eps_bound`` where the tokenizer has one, and the fraction of clipped actions.
 2. **RTVC (Definition 4) of q#pi.** For a deterministic expert ``W_{c_eps'}`` between the point masses
-   ``q(pi(x))`` and ``q(pi(x'))`` is ``1{||q(pi(x)) - q(pi(x'))|| > eps'}``. Over the pairs of audited
-   states within distance ``r`` (``scipy.spatial.cKDTree.query_pairs`` on at most ``budget`` states)
+   ``q(pi(x))`` and ``q(pi(x'))`` is ``1{||q(pi(x)) - q(pi(x'))|| > eps'}``. Over pairs of audited
+   states (on at most ``budget`` states: every pair within ``r_max`` by ``scipy.spatial.cKDTree.query_pairs``,
+   and each state with its nearest neighbours, which reach farther where the states are sparse)
    the audit reports the empirical modulus ``kappa(r)``, the fraction of pairs at distance ``<= r``
    whose decoded actions differ by more than ``eps' = k eps_q``, for ``k in {2, 3, 4}`` and ``eps_q`` taken
    as each of ``bound``, ``sup``, ``in_range_sup``, ``p99`` and ``mean``, and the closest such pair (a
@@ -63,8 +64,10 @@ _NEIGHBOURS = 32  # r_max is at most the median distance to the 32nd neighbour o
 _PAIRS_PER_STATE = 50  # cap on the pairs, per state in the search (r_max shrinks to meet it)
 _PROBES = 500  # probe states for the choice of r_max
 _PROBE_K = 64  # neighbours of each probe state
+_KNN = 8  # every state is also paired with its 8 nearest neighbours, however far
 _GRID = 14
 _HIST_BINS = 40
+_CHUNK_NOISE_RATIO = 10.0  # whole-chunk vs first-action Lipschitz estimates beyond this: a stochastic chunk
 
 
 def _exceeds(gap, eps_prime: float):
@@ -91,9 +94,10 @@ class AuditResult:
     fallback : dict or None
         For tokenizers with an undecodable-sequence fallback: ``fraction``, ``jump``, ``zero_chunk_action``.
     pairs : dict
-        The pair search: ``budget``, ``states``, ``states_available``, ``r_max``, ``count``.
+        The pair search: ``budget``, ``states``, ``states_available``, ``r_max`` (every pair within it is
+        audited), ``r_top`` (the farthest nearest-neighbour pair), ``count``, ``cap``.
     expert : dict
-        ``lipschitz_lower_bound`` and ``zero_distance_conflicts`` (audited states that repeat an earlier
+        ``lipschitz_lower_bound`` (whole chunks), ``lipschitz_first_action`` and ``zero_distance_conflicts`` (audited states that repeat an earlier
         state with a different action chunk: a stochastic expert or a state that misses something).
     rtvc : tuple of dict
         One entry per (basis, k).
@@ -146,11 +150,14 @@ class AuditResult:
                          f"(action {[round(v, 4) for v in f['zero_chunk_action']]}); jump up to {num(f['jump'])}")
         p = self.pairs
         lines += ["", f"RTVC audit on {p['count']} pairs among {p['states']} of {p['states_available']} audit states "
-                      f"(budget {p['budget']}), r <= {num(p['r_max'])}",
+                      f"(budget {p['budget']}): all pairs with r <= {num(p['r_max'])}, nearest neighbours up to "
+                      f"r = {num(p['r_top'])}",
                   f"  expert: L_hat = {num(self.expert['lipschitz_lower_bound'])} (max ||u - u'||/||x - x'||, "
-                  "a lower bound on L)",
+                  "a lower bound on L"
+                  + ("" if t["chunk"] == 1 else f"; first actions of chunks only: "
+                     f"{num(self.expert['lipschitz_first_action'])}") + ")",
                   f"  {'basis':<13}{'k':>3}{'eps_prime':>11}{'delta0':>11}{'kappa(delta0)':>15}"
-                  f"{'kappa(r_max)':>14}  witness"]
+                  f"{'kappa(r_top)':>14}  witness"]
         for r in self.rtvc:
             w = r["witness"]
             kd = r["kappa_at_delta0"]
@@ -166,6 +173,7 @@ class AuditResult:
             lines += ["", f"stability (instance {st['instance']})",
                       f"  globally P-IISS {'yes' if st['globally_p_iiss'] else 'no'}, Gamma {num(st['Gamma'])}, "
                       f"C {num(st['C'])}, eta {num(st['eta'])}",
+                      f"  {st['reason']}",
                       f"  L used {num(st['L'])} ({st['L_source']}); H^2 term of Theorem 3 vanishes at k = 3: "
                       f"{'-' if st['h2_term_vanishes'] is None else ('yes' if st['h2_term_vanishes'] else 'no')}"]
         lines += ["", "unchecked"] + [f"  - {u}" for u in sm["unchecked"]]
@@ -179,14 +187,15 @@ def _subsample(m: int, budget: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _pairs(S: np.ndarray, rng: np.random.Generator):
-    """Pairs of distinct states within ``r_max`` and their distances, at most ``_PAIRS_PER_STATE`` per state.
+    """Every pair of states within ``r_max`` and each state with its ``_KNN`` nearest neighbours.
 
     ``r_max`` starts at the median distance to the ``_NEIGHBOURS``-th neighbour of probe states. Clustered
     states (a closed loop converging to an equilibrium) can put far more pairs within it than the median
     suggests, so the probe's ``_PROBE_K`` nearest neighbours estimate the count first,
     ``m/2 mean_probe #{within r}``, where a probe with all its neighbours within ``r`` is extrapolated
-    with its local dimension, and ``r_max`` shrinks until the estimate meets the cap; if the pairs
-    found still exceed it, the closest are kept.
+    with its local dimension, and ``r_max`` shrinks until the estimate meets the cap
+    (``_PAIRS_PER_STATE`` per state); if the pairs found still exceed it, the closest are kept. The
+    nearest-neighbour pairs reach beyond ``r_max`` where the states are sparse.
     """
     m = S.shape[0]
     if m < 2:
@@ -216,12 +225,20 @@ def _pairs(S: np.ndarray, rng: np.random.Generator):
         radii = r_max * np.geomspace(1e-9, 1.0, 91)
         ok = [r for r in radii if estimate(r) <= cap]
         r_max = float(ok[-1]) if ok else float(radii[0])
-    P = tree.query_pairs(r_max, output_type="ndarray")
-    dist = np.linalg.norm(S[P[:, 0]] - S[P[:, 1]], axis=1) if P.size else np.zeros(0)
+    P = tree.query_pairs(r_max, output_type="ndarray").reshape(-1, 2)
     if P.shape[0] > cap:
-        keep = np.argpartition(dist, cap - 1)[:cap]
-        P, dist = P[keep], dist[keep]
-        r_max = float(dist.max())
+        dist = np.linalg.norm(S[P[:, 0]] - S[P[:, 1]], axis=1)
+        P = P[np.argpartition(dist, cap - 1)[:cap]]
+        r_max = float(dist[np.argpartition(dist, cap - 1)[:cap]].max())
+    # each state's nearest neighbours: pairs beyond r_max where the states are sparse
+    k = min(_KNN, m - 1)
+    nn = tree.query(S, k=k + 1)[1][:, 1:]
+    Q = np.stack([np.repeat(np.arange(m), k), nn.ravel()], axis=1)
+    Q = Q[Q[:, 1] < m]
+    both = np.concatenate([P, np.sort(Q, axis=1)])
+    both = np.unique(both[:, 0].astype(np.int64) * m + both[:, 1])
+    P = np.stack([both // m, both % m], axis=1)
+    dist = np.linalg.norm(S[P[:, 0]] - S[P[:, 1]], axis=1)
     return P, dist, r_max
 
 
@@ -331,11 +348,14 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
     P, dist, r_max = _pairs(S, rng_pairs)
     gap_dec, gap_raw = _pair_gap(D, P), _pair_gap(raw, P)
     L_hat = float(np.max(gap_raw / dist)) if dist.size else None
+    first = np.linalg.norm(raw[P[:, 0], 0] - raw[P[:, 1], 0], axis=-1) if dist.size else np.zeros(0)
+    L_first = float(np.max(first / dist)) if dist.size else None
     order = np.argsort(dist, kind="stable")
     ds = dist[order]
     positive = ds[ds > 0]
-    r_lo = float(np.quantile(positive, 0.01)) if positive.size else r_max
-    grid = np.geomspace(max(r_lo, r_max * 1e-12), r_max, _GRID) if r_max > 0 else np.array([r_max])
+    r_top = float(ds[-1]) if ds.size else r_max
+    r_lo = float(np.quantile(positive, 0.01)) if positive.size else r_top
+    grid = np.geomspace(max(r_lo, r_top * 1e-12), r_top, _GRID) if r_top > 0 else np.array([r_top])
     within = np.searchsorted(ds, grid, side="right")
 
     entries = []
@@ -371,7 +391,7 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
 
     learned = bound is None
     primary = "mean" if learned else "bound"
-    smooth = _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max)
+    smooth = _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max, L_first)
     stab = _stability(instance, L_hat) if instance is not None else None
     if stab is not None:
         smooth["unchecked"] = [u for u in smooth["unchecked"] if not u.startswith("stability")]
@@ -384,18 +404,20 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
         eps_q=eps, clipped_fraction=clipped, out_of_range_fraction=out_frac,
         histogram={"edges": edges.tolist(), "counts": counts.tolist()}, fallback=fb,
         pairs={"budget": budget, "states": int(S.shape[0]), "states_available": int(ax.shape[0]),
-               "r_max": float(r_max), "count": int(P.shape[0]),
+               "r_max": float(r_max), "r_top": r_top, "count": int(P.shape[0]),
                "cap": _PAIRS_PER_STATE * int(S.shape[0]),
                "duplicates_removed": int(min(budget, ax.shape[0]) - S.shape[0]),
-               "rule": f"cKDTree.query_pairs within r_max = median distance to the {_NEIGHBOURS}th neighbour of "
+               "rule": f"every pair within r_max (cKDTree.query_pairs) and every state with its {_KNN} nearest "
+                       f"neighbours (cKDTree.query), up to r_top; r_max = median distance to the {_NEIGHBOURS}th neighbour of "
                        f"{_PROBES} probe states, shrunk until an estimate from their {_PROBE_K} nearest neighbours "
                        f"allows at most {_PAIRS_PER_STATE} pairs per state (the closest kept beyond); states beyond "
                        "the budget are subsampled at random; identical states are merged"},
-        expert={"lipschitz_lower_bound": _num(L_hat), "zero_distance_conflicts": conflicts},
+        expert={"lipschitz_lower_bound": _num(L_hat), "lipschitz_first_action": _num(L_first),
+                "zero_distance_conflicts": conflicts},
         rtvc=tuple(entries), smoothness=smooth, stability=stab)
 
 
-def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max) -> dict:
+def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max, L_first) -> dict:
     """Proposition 5's reading of the primary entry (k = 3) and which theorem it bears on."""
     main = next((r for r in entries if r["basis"] == primary and r["k"] == 3.0), None)
     notes, unchecked = [], []
@@ -411,9 +433,13 @@ def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max) -> d
             f"; the closest pair beyond eps' is at r = {main['witness']['distance']:.3g} > delta0"
         d0 = "inf" if main["delta0_infinite"] else ("-" if main["delta0"] is None else f"{main['delta0']:.3g}")
         cover = "" if main["delta0_covered"] else \
-            f"; the pairs reach only r_max = {r_max:.3g} < delta0, so r in (r_max, delta0] is not audited"
+            f"; all pairs are audited only up to r_max = {r_max:.3g} < delta0 (beyond, nearest neighbours only)"
         verdict = (f"consistent with binning's modulus 1{{r > delta0}} at k = 3 on {primary} eps_q "
                    f"(eps' = {main['eps_prime']:.4g}, delta0 = {d0}){extra}{cover}")
+    stochastic_chunks = (l > 1 and L_hat is not None and L_first is not None
+                         and L_hat > _CHUNK_NOISE_RATIO * max(L_first, 1e-300))
+    if stochastic_chunks:
+        verdict = "inconclusive, the chunk-level expert is stochastic (see the notes): " + verdict
     witnessed = main is not None and main["below_delta0"]
     if tok.learned or tok.eps_bound is None:
         if witnessed:
@@ -448,11 +474,17 @@ def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max) -> d
     if l > 1:
         notes.append(f"chunk {l}: read at chunk level (states at chunk starts, chunks executed open loop, "
                      "norm max_t ||U_t||); Theorem 3's per-step hypotheses are checked on that process")
+        if stochastic_chunks:
+            notes.append(f"the logged chunks are not a Lipschitz function of their start state (L_hat {L_hat:.3g} "
+                         f"over whole chunks, {L_first:.3g} over first actions): later actions depend on what "
+                         "happened within the chunk (process noise), so the chunk-level expert is stochastic, "
+                         "delta0 is tiny and Proposition 5's deterministic reading says little")
     notes.append("Theorem 2 (a stochastic expert, TVC with a linear modulus) cannot be checked from one logged "
                  "action per state; a deterministic expert's q#pi is TVC only where it is locally constant")
     unchecked.append("stability (P-IISS, Definition 3): the dynamics are not in the data (give --instance)")
     unchecked.append("L_hat is a lower bound on the expert's Lipschitz constant (delta0 can only shrink with the "
-                     "true L); the pairs are those within r_max among the budgeted states")
+                     "true L); the pairs are all those within r_max among the budgeted states, and nearest "
+                     "neighbours beyond")
     unchecked.append("realizability and the policy class (|Pi|) of the learner")
     return {"primary": primary, "k": 3.0, "verdict": verdict, "witness_below_delta0": witnessed,
             "theorem": theorem, "notes": notes, "unchecked": unchecked}
