@@ -278,3 +278,26 @@ def test_export_round_trip_and_expert_actions(tmp_path, capsys):
 def test_export_bad_arguments(capsys, argv, key):
     code, _, err = run(capsys, "export", INSTANCES / "lqr_binning.toml", *argv)
     assert code == 2 and err.count("\n") == 1 and key in err, err
+
+
+def closed_loop_data(noise, n=200, h=40, seed=5):
+    """x+ = 0.9 x + 0.2 u + w with u = -0.5 x (deterministic expert); w ~ N(0, noise^2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 1))
+    xs, us = np.empty((n, h, 1)), np.empty((n, h, 1))
+    for t in range(h):
+        u = -0.5 * x
+        xs[:, t], us[:, t] = x, u
+        x = 0.9 * x + 0.2 * u + noise * rng.normal(size=(n, 1))
+    return xs, us
+
+
+def test_chunks_under_process_noise_make_the_reading_inconclusive():
+    tok = make_tokenizer("vqbet", {"chunk": 5})
+    noisy = audit(demonstrations(*closed_loop_data(0.05)), tok, seed=0)
+    assert noisy.expert["lipschitz_lower_bound"] > 10 * noisy.expert["lipschitz_first_action"]
+    assert noisy.smoothness["verdict"].startswith("inconclusive")
+    # control: the same closed loop without noise, a chunk is a function of its start state
+    clean = audit(demonstrations(*closed_loop_data(0.0)), tok, seed=0)
+    assert not clean.smoothness["verdict"].startswith("inconclusive")
+    np.testing.assert_allclose(clean.expert["lipschitz_first_action"], 0.5, rtol=1e-9)
