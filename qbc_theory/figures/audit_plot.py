@@ -98,8 +98,8 @@ def audit_figure(doc: dict) -> Figure:
             ax3.axvline(j * l - 0.5, color="#cccccc", lw=0.5)
         ax3.set_xlabel("action dimension" if l == 1 else f"action dimension x step (chunk {l})")
         ax3.set_ylabel("action")
-        ax3.set_title(f"(c) witness ({entry['basis']}, k={entry['k']:g}): r={w['distance']:.2g}, "
-                      f"gap={w['gap']:.3g} > {entry['eps_prime']:.3g}", fontsize=9)
+        ax3.set_title(f"(c) witness ({entry['basis']}, k={entry['k']:g})\nr={w['distance']:.2g}, "
+                      f"gap={w['gap']:.3g} > eps'={entry['eps_prime']:.3g}", fontsize=9)
         ax3.legend(fontsize=6)
     return fig
 
