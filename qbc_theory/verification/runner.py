@@ -7,8 +7,9 @@ function once per grid point:
 
 * **Randomness.** One root ``SeedSequence(entropy)`` per spec (the entropy is written in the spec and
   recorded in the results); cell ``i`` of the fixed cell order gets the ``i``-th spawned child. The cell
-  function receives that child and nothing else random, so the results are bit-identical whatever the
-  backend, the number of workers or the order in which cells finish.
+  function receives that child and nothing else random, and every cell runs with one BLAS thread
+  (:mod:`qbc_theory.verification.backends`), so the results are bit-identical whatever the backend, the
+  number of workers or the order in which cells finish.
 * **Cache.** Each finished cell is written as JSON under ``OUT/cells/<key>.json``, where ``key`` is the
   SHA-256 of the spec id, cell function name, cell parameters, number of seeds, root entropy, spawn key
   and a code-version string. Files are written to a temporary name and renamed with ``os.replace``, so
@@ -19,6 +20,10 @@ function once per grid point:
 
 The built-in specs are package data under ``qbc_theory/data/experiments/`` (found by
 :func:`builtin_spec_paths` from any working directory and in non-editable installs).
+
+The pieces live in :mod:`~qbc_theory.verification.specs` (registry, spec loading, code version),
+:mod:`~qbc_theory.verification.results` (:class:`ResultTable`, the cell cache) and
+:mod:`~qbc_theory.verification.backends` (serial, processes, Dask); every name is importable from here.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ __all__ = [
     "code_version",
 ]
 
-# the private names the tests and older callers reach through this module
+# private names that tests reach through this module (runner._REGISTRY, runner._clean_values, ...)
 _PRIVATE_REEXPORTS = (_REGISTRY, _clean_values, _distributed)
 
 
