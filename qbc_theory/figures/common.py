@@ -152,10 +152,18 @@ def _grid_ticks(axis, values) -> None:
 
 
 def _log_ticks(axis, values) -> None:
-    """Label a log axis at the grid values themselves when they are few, plainly (25, 50, 100)."""
+    """Label a log axis at the grid values themselves when they are few, plainly (25, 50, 100).
+
+    A value closer than a factor 1.5 to the previous labelled one is left unlabelled, so labels of
+    two ladders on one axis (50 and 64) do not run into each other.
+    """
     grid = sorted({float(v) for v in values if v > 0})
     if 2 <= len(grid) <= 8:
-        axis.set_major_locator(FixedLocator(grid))
+        kept = [grid[0]]
+        for v in grid[1:]:
+            if v / kept[-1] >= 1.5:
+                kept.append(v)
+        axis.set_major_locator(FixedLocator(kept))
         axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 

@@ -113,7 +113,8 @@ def sandwich_plot(data: SandwichData, ax: Axes | Sequence[Axes] | None = None, *
         stacked vertically when ``None``.
     **style
         ``legend`` ("right" (default), "above", "inside" or False); ``labels``
-        (default True: panel labels (a), (b), ... when there are several panels).
+        (default True: panel labels (a), (b), ... when there are several panels); ``ylabel`` (default
+        the regret).
 
     Returns
     -------
@@ -132,7 +133,7 @@ def sandwich_plot(data: SandwichData, ax: Axes | Sequence[Axes] | None = None, *
     """
     if not isinstance(data, SandwichData):
         raise DimensionError(f"sandwich_plot: expected SandwichData, found {describe(data)}")
-    opts = _style("sandwich_plot", style, legend="right", labels=True)
+    opts = _style("sandwich_plot", style, legend="right", labels=True, ylabel=REGRET_LABEL)
     axes = _new_axes(ax, len(data.panels))
     drawn: list = []
     legends = []
@@ -154,7 +155,7 @@ def sandwich_plot(data: SandwichData, ax: Axes | Sequence[Axes] | None = None, *
         a.set_xlabel(X_LABELS[panel.variable])
         if opts["labels"] and len(axes) > 1:
             panel_label(a, index)
-        a.set_ylabel(REGRET_LABEL)
+        a.set_ylabel(opts["ylabel"])
         handles = _handles(items)
         leg = _legend(a, opts["legend"], _fixed_title(panel.fixed), handles, ncols=3)
         if leg is not None:
@@ -211,7 +212,8 @@ def draw_sandwich_figure(data: SandwichData) -> Figure:
     width, height = mpl.rcParams["figure.figsize"]
     fig = Figure(figsize=(width, height * 0.8 * len(data.panels)))
     axes = fig.subplots(len(data.panels), 1, squeeze=False)[:, 0]
-    sandwich_plot(data, ax=list(axes))
+    # the lower-bound constructions' regret is averaged over their two truths (at most the worse one's)
+    sandwich_plot(data, ax=list(axes), ylabel=r"regret, mean of the two truths")
     for ax, panel in zip(axes, data.panels):
         if panel.variable == "eps_q":
             ax.xaxis.set_major_formatter(FuncFormatter(fraction_ticks))

@@ -24,6 +24,8 @@ from .tables import (MissingDataError, _common_fixed, _fit_note, _smallest, _spa
 
 __all__ = ["regret_vs_n_data", "regret_vs_h_data", "regret_vs_eps_data"]
 
+_TEX = {"eps": r"\varepsilon", "eps_q": r"\varepsilon_q"}
+
 
 def regret_vs_n_data(tables: Mapping[str, ResultTable]) -> tuple[ScalingData, dict, list]:
     r"""Figure 1: statistical regret against n for a deterministic and a stochastic expert.
@@ -141,13 +143,14 @@ def regret_vs_h_data(tables: Mapping[str, ResultTable]) -> tuple[ScalingData, di
     rows = (("thm3.horizon", "binning (Thm 3)", "bound", "upper", "Thm 3 upper"),
             ("thm2.horizon", "Gaussian expert (Thm 2)", "bound", "upper", "Thm 2 upper"),
             ("thm6.det", "trap quantizer (Thm 6)", "lower_bound", "lower", "Thm 6 lower"),
-            ("thm7.det", "Alg. 1, trap instance (Thm 7)", "bound", "upper", "Thm 7 upper"))
+            ("thm7.det", "Alg. 1 on the trap (Thm 7)", "bound", "upper", "Thm 7 upper"))
     measured, curves, notes, prov = [], [], [], {}
     for i, (sid, label, column, kind, bound_label) in enumerate(rows):
         if sid not in tables and i > 0:
             continue  # optional series; the pipeline notes the missing spec
         t = _table(tables, sid, stem)
         where = {**_smallest(t, "eps"), **_smallest(t, "eps_q")}
+        label += "".join(f", ${_TEX[k]} = {v:g}$" for k, v in where.items())
         try:
             series = measured_series(t, "regret", "H", label=label, rng=bootstrap_rng(stem, i), where=where)
             x, y = cell_values(t, column, "H", where=where, figure=stem)
@@ -227,7 +230,7 @@ def regret_vs_eps_data(tables: Mapping[str, ResultTable]) -> tuple[ScalingData, 
         prov[sid] = {"measured_column": "regret", "bound_column": column, "x_column": x_column or "eps_sup",
                      "ladder_eps_q": ladder.tolist()}
         if x_column is not None:
-            notes.append(f"{label!r} is drawn at its measured in-distribution error (column {x_column}), "
+            notes.append(f"the series of spec {sid!r} is drawn at its measured in-distribution error (column {x_column}), "
                          f"{_span(series.x)}, for the construction's scales eps = {_span(ladder)}")
         used.append(t)
     return ScalingData(tuple(measured), tuple(curves)), prov, notes
