@@ -484,3 +484,19 @@ def test_bound_report_names_missing_symbols_and_substitutes_the_given_ones():
     assert "value" not in rep and rep["missing"] == ["eps_q", "n"]
     assert "varepsilon_q" in rep["latex_at_values"] and "H" not in rep["latex_at_values"]
     assert "latex_at_values" not in B.bound_report("thm8", {})
+
+
+def test_log_counts_give_the_float_value_and_go_beyond_it():
+    vals = {"H": 50, "n": 200, "delta": 0.05, "eps_q": 0.03125, "Pi": 49, "C": 1.0, "eta": 0.902, "L_r": 1.02}
+    direct = B.bound_report("thm7", {**vals, "M": 15625})["value"]
+    via_log = B.bound_report("thm7", vals, log_counts={"M": math.log(15625)})
+    assert via_log["value"] == pytest.approx(direct, rel=1e-12) and via_log["log_counts"] == {"M": math.log(15625)}
+    huge = B.bound_report("thm7", vals, log_counts={"M": 1689.9})["value"]  # |M| = e^1689.9 overflows a float
+    stat = math.sqrt(6) * 50 * math.sqrt((math.log(2) + 1689.9 + math.log(49) - math.log(0.05)) / 200)
+    assert huge == pytest.approx(50 * 1.02 * 0.03125 * (1 / 0.098 + 1) + stat, rel=1e-12)
+    with pytest.raises(DimensionError, match="expected M or log_M, found both"):
+        B.bound_report("thm7", {**vals, "M": 5}, log_counts={"M": 2.0})
+    with pytest.raises(DimensionError, match="log_H: expected the log of a count"):
+        B.bound_report("thm7", vals, log_counts={"H": 2.0})
+    with pytest.raises(DimensionError, match="log_M: expected a finite number >= 0"):
+        B.bound_report("thm7", vals, log_counts={"M": -1.0})

@@ -293,3 +293,32 @@ def test_unexpected_errors_are_one_line_unless_debugging(monkeypatch, capsys):
     monkeypatch.setenv("QBC_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         main(["check", "whatever.toml"])
+
+
+def test_bound_from_check_takes_counts_beyond_floats_as_logs(capsys, monkeypatch):
+    """|M| = e^1690 is None in the checker's values (beyond a float) with log_M beside it: the bound uses the log."""
+    import math
+
+    import qbc_theory.checker.report as report_module
+
+    vals = {"H": 50.0, "n": 200.0, "delta": 0.05, "eps_q": 0.03, "Pi": 49.0, "log_Pi": math.log(49.0), "M": None,
+            "log_M": 1689.9, "C": 1.0, "eta": 0.9, "L_r": 1.0}
+
+    class Fake:
+        def to_dict(self):
+            return {"theorems": {"thm7": {"applies": True, "reasons": [], "bound_name": "thm7", "values": vals}}}
+
+    monkeypatch.setattr(report_module, "check", lambda instance: Fake())
+    code, out, err = run(capsys, "bound", "thm7", "--from-check", str(INSTANCES / "lqr_binning.toml"), "--json")
+    doc = json.loads(out)
+    expected = 50 * 1.0 * 0.03 * (1 / 0.1 + 1) + math.sqrt(6) * 50 * math.sqrt(
+        (math.log(2) + 1689.9 + math.log(49.0) - math.log(0.05)) / 200)
+    assert code == 0 and doc["log_counts"] == {"M": 1689.9}
+    assert doc["value"] == pytest.approx(expected, rel=1e-12)
+    # the same by hand, and the refusals
+    code, out, _ = run(capsys, "bound", "thm7", "--H", "50", "--n", "200", "--delta", "0.05", "--eps_q", "0.03",
+                       "--Pi", "49", "--log_M", "1689.9", "--C", "1", "--eta", "0.9", "--L_r", "1", "--json")
+    assert code == 0 and json.loads(out)["value"] == pytest.approx(expected, rel=1e-12)
+    for argv, key in ((["--log_M", "-1"], "log_M"), (["--log_H", "3"], "log_H"), (["--log_M", "1e999"], "log_M")):
+        code, out, err = run(capsys, "bound", "thm7", *argv)
+        assert code == 2 and out == "" and key in err and len(err.strip().splitlines()) == 1

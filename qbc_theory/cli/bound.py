@@ -27,7 +27,8 @@ def symbols_epilog() -> str:
             for i in (symbols.info(n) for n in symbols.names())]
     return ("Symbol values: --SYMBOL VALUE (e.g. --H 50 --n 200 --eps_q 0.01), parsed as plain numbers only.\n"
             "A value is printed when every symbol of the bound has one; qbc bound --list shows each bound's "
-            "symbols.\nSymbols:\n" + "\n".join(rows))
+            "symbols.\nA count too large for a float is given by its natural log: --log_Pi VALUE, --log_M VALUE."
+            "\nSymbols:\n" + "\n".join(rows))
 
 
 def register(sub) -> None:
@@ -81,9 +82,10 @@ def _check_entry(theorems: dict, name: str) -> tuple[str, dict] | None:
     return None
 
 
-def _checked_constants(path: str, name: str, symbols) -> tuple[dict[str, float], str | None]:
-    """Constants of an instance from the assumption checker, restricted to ``symbols``, and a note when the
-    checker finds that the bound's theorem does not apply (its first failing assumption)."""
+def _checked_constants(path: str, name: str, symbols) -> tuple[dict[str, float], dict[str, float], str | None]:
+    """Constants of an instance from the assumption checker, restricted to ``symbols``; the logs of the
+    counts (``|Pi|``, ``|M|``) too large for a float; and a note when the checker finds that the bound's
+    theorem does not apply (its first failing assumption)."""
     from ..checker.report import check
     from ..model.instance import load_instance
 
@@ -93,10 +95,15 @@ def _checked_constants(path: str, name: str, symbols) -> tuple[dict[str, float],
     # but Theorem 3's radius multiplier); a bound the checker does not assess takes the first value found
     ordered = [entry[1]] if entry else list(theorems.values())
     found: dict[str, float] = {}
+    logs: dict[str, float] = {}
     for verdict in ordered:
-        for k, v in (verdict.get("values") or {}).items():
+        vals = verdict.get("values") or {}
+        for k, v in vals.items():
             if v is not None and k in symbols and k not in found:
                 found[k] = float(v)
+            elif v is None and k in symbols and vals.get(f"log_{k}") is not None and k not in logs:
+                logs[k] = float(vals[f"log_{k}"])
+    logs = {k: v for k, v in logs.items() if k not in found}
     note = None
     other = entry[1].get("bound_name") if entry is not None else None
     if other and other != name and entry[1].get("applies", True):
@@ -105,7 +112,7 @@ def _checked_constants(path: str, name: str, symbols) -> tuple[dict[str, float],
         fails = [r[len("fails: "):] for r in entry[1].get("reasons", ()) if r.startswith("fails: ")]
         note = (f"the checker finds that {entry[0]} does not apply to {path}"
                 + (f" ({fails[0]})" if fails else "") + ": a value is not a guarantee for this instance")
-    return found, note
+    return found, logs, note
 
 
 def run(args, extra: list[str]) -> int:
@@ -123,10 +130,16 @@ def run(args, extra: list[str]) -> int:
     if not args.name:
         raise UsageError("qbc bound: error: expected a bound NAME (see qbc bound --list), found none")
     bound = bounds.get(args.name, form=args.form)
-    values, note = _checked_constants(args.from_check, args.name, bound.symbols) if args.from_check else ({}, None)
+    values, logs, note = (_checked_constants(args.from_check, args.name, bound.symbols) if args.from_check
+                          else ({}, {}, None))
     for name, text in _symbol_pairs(extra).items():
-        values[name] = bounds.parse_symbol_value(name, text)
-    report = bounds.bound_report(args.name, values, form=args.form)
+        if name.startswith("log_") and name[4:] in bound.symbols:
+            logs[name[4:]] = bounds.parse_log_count(name[4:], text)
+            values.pop(name[4:], None)
+        else:
+            values[name] = bounds.parse_symbol_value(name, text)
+            logs.pop(name, None)
+    report = bounds.bound_report(args.name, values, form=args.form, log_counts=logs)
     if note is not None:
         report["note"] = note
     missing = report.get("missing", [])

@@ -13,6 +13,7 @@ Propositions 4-5, Appendix A and the appendix P-IISS proposition.
 
 from __future__ import annotations
 
+import math
 import re
 
 import sympy
@@ -39,7 +40,9 @@ __all__ = [
     "format_list_text",
     "list_report",
     "parse_symbol_value",
+    "parse_log_count",
     "substituted_latex",
+    "evaluate_with_log_counts",
     "trap_loop_sum",
 ]
 
@@ -77,7 +80,66 @@ def parse_symbol_value(name: str, text: str) -> float:
     return check_value(name, float(text.strip()))
 
 
-def bound_report(name: str, values: dict, form: str = "explicit", **kwargs) -> dict:
+def evaluate_with_log_counts(bound: Bound, values: dict, log_counts: dict) -> float | None:
+    r"""The bound at ``values``, with counts beyond the float range given by their logarithms.
+
+    A count ``s`` (``Pi``, ``M``) with ``log_counts[s] = L`` is substituted as :math:`e^{L}` in sympy's
+    arbitrary-precision arithmetic (30 digits), so ``log(2 |Pi| / delta) = log 2 + L - log delta`` is
+    exact where ``|Pi| = e^{L}`` would overflow a float (``L > 709``).
+
+    Parameters
+    ----------
+    bound : Bound
+    values : dict of str -> float
+        Checked values of the other symbols.
+    log_counts : dict of str -> float
+        Natural logarithms of counts (checked: finite, >= 0).
+
+    Returns
+    -------
+    float or None
+        The value (``None`` if it is not a finite real number).
+    """
+    syms = {x.name: x for x in bound.expr.free_symbols}
+    subs = {syms[k]: sympy.exp(sympy.Float(float(v), 30)) for k, v in log_counts.items()}
+    subs.update({syms[k]: sympy.Float(float(v), 30) for k, v in values.items()})
+    out = bound.expr.xreplace(subs).doit().evalf(30)
+    return _finite(float(out)) if out.is_real and out.is_finite else None
+
+
+def _checked_log_counts(b: Bound, name: str, values: dict, log_counts: dict) -> dict:
+    counts = [s for s in b.symbols if info(s).integer and s not in ("H", "n", "dx", "du")]
+    out = {}
+    for k, v in log_counts.items():
+        if k not in counts:
+            raise DimensionError(f"log_{k}: expected the log of a count of {name} "
+                                 f"({', '.join('log_' + c for c in counts) or 'none'}), found log_{k}")
+        if k in values:
+            raise DimensionError(f"log_{k}: expected {k} or log_{k}, found both")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise DimensionError(f"log_{k}: expected a finite number >= 0 (the natural log of {k}), found {v!r}")
+        out[k] = float(v)
+    return out
+
+
+def parse_log_count(name: str, text: str) -> float:
+    """Parse ``--log_Pi VALUE`` (the natural log of a count) as a plain finite number >= 0.
+
+    Raises
+    ------
+    DimensionError
+        Naming ``log_<name>``, if ``name`` is not an integer registry symbol or ``text`` is not a plain
+        number >= 0.
+    """
+    if not info(name).integer:
+        raise DimensionError(f"log_{name}: expected the log of a count (log_Pi, log_M), found log_{name}")
+    if not isinstance(text, str) or not _NUMBER.match(text.strip()) or float(text) < 0:
+        raise DimensionError(f"log_{name}: expected a number >= 0 (the natural log of {name}), found {text!r}")
+    return float(text.strip())
+
+
+def bound_report(name: str, values: dict, form: str = "explicit", *, log_counts: dict | None = None,
+                 **kwargs) -> dict:
     """The JSON object of ``qbc bound NAME --json`` (DESIGN.md section 5).
 
     Parameters
@@ -88,6 +150,9 @@ def bound_report(name: str, values: dict, form: str = "explicit", **kwargs) -> d
         Symbol values (typically from :func:`parse_symbol_value`). Values of symbols the bound does
         not use are refused.
     form : {"explicit", "rate"}
+    log_counts : dict of str -> float, optional
+        Natural logarithms of counts (``{"M": 1689.9}``) too large for a float; the value is then
+        computed by :func:`evaluate_with_log_counts`, and the report has ``log_counts``.
 
     Returns
     -------
@@ -112,13 +177,16 @@ def bound_report(name: str, values: dict, form: str = "explicit", **kwargs) -> d
     if extra:
         raise DimensionError(f"{extra[0]}: expected a symbol of {name} ({', '.join(b.symbols)}), found {extra[0]}")
     values = {k: b.check_value(k, v) for k, v in values.items()}
+    logs = _checked_log_counts(b, name, values, log_counts or {})
     bad = b.check_conditions(**values)
     if bad:
         raise AssumptionError(f"{name}: expected {bad[0]}, found values that violate it")
     report = {"name": b.name, "theorem": b.theorem, "kind": b.kind, "form": b.form, "latex": b.latex()}
-    missing = [s for s in b.symbols if s not in values]
+    missing = [s for s in b.symbols if s not in values and s not in logs]
+    if logs:
+        report["log_counts"] = logs
     if not missing:
-        report["value"] = _finite(b.evaluate(**values))
+        report["value"] = evaluate_with_log_counts(b, values, logs) if logs else _finite(b.evaluate(**values))
     else:
         report["missing"] = missing
         if values:
@@ -156,6 +224,9 @@ def format_bound_text(report: dict) -> str:
     """Human-readable text of a :func:`bound_report` result."""
     lines = [f"{report['name']}: {report['theorem']}, {report['kind']} bound, {report['form']} form",
              f"  formula  {report['latex']}"]
+    if report.get("log_counts"):
+        logs = ", ".join(f"log {k} = {v:.6g}" for k, v in report["log_counts"].items())
+        lines.append(f"  counts given as logs  {logs}")
     if "latex_at_values" in report:
         lines.append(f"  at the given values  {report['latex_at_values']}")
     if report.get("missing"):
