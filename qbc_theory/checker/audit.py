@@ -392,7 +392,8 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
     learned = bound is None
     primary = "mean" if learned else "bound"
     smooth = _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max, L_first)
-    stab = _stability(instance, L_hat) if instance is not None else None
+    L_for_h2 = L_first if smooth["stochastic_chunks"] else L_hat
+    stab = _stability(instance, L_for_h2, smooth["stochastic_chunks"]) if instance is not None else None
     if stab is not None:
         smooth["unchecked"] = [u for u in smooth["unchecked"] if not u.startswith("stability")]
     return AuditResult(
@@ -487,10 +488,11 @@ def _reading(tok, entries, primary, clipped, out_frac, fb, L_hat, l, r_max, L_fi
                      "neighbours beyond")
     unchecked.append("realizability and the policy class (|Pi|) of the learner")
     return {"primary": primary, "k": 3.0, "verdict": verdict, "witness_below_delta0": witnessed,
+            "stochastic_chunks": bool(stochastic_chunks),
             "theorem": theorem, "notes": notes, "unchecked": unchecked}
 
 
-def _stability(instance, L_hat) -> dict:
+def _stability(instance, L_hat, first_actions: bool = False) -> dict:
     """Stability of the instance's system (``check``) and Theorem 3's H^2 condition at k = 3."""
     from .report import check
 
@@ -499,8 +501,9 @@ def _stability(instance, L_hat) -> dict:
     L_inst = rep.expert.get("lipschitz")
     candidates = [v for v in (L_inst, L_hat) if v is not None and math.isfinite(v)]
     L = max(candidates) if candidates else None
-    src = "max of the instance's expert and L_hat" if len(candidates) == 2 else (
-        "instance's expert" if L_inst is not None else "L_hat")
+    tag = "L_hat of first actions (the chunks are stochastic)" if first_actions else "L_hat"
+    src = f"max of the instance's expert and {tag}" if len(candidates) == 2 else (
+        "instance's expert" if L_inst is not None else tag)
     G = st.Gamma if st.globally_p_iiss else None
     k = 3.0
     vanish = None if (G is None or L is None) else bool(L * G * (k + 1) < k - 2)
