@@ -64,10 +64,13 @@ __all__ = [
 
 # Largest rate tried: a certificate above it would give Gamma > 1e4 C, useless for any bound.
 _ETA_MAX = 0.9999
-# Bisection stops when the bracket [infeasible, feasible] is narrower than this.
+# Bisection stops when the bracket [infeasible, feasible] is narrower than
+# max(_BISECT_TOL, _BISECT_RTOL (1 - lower end)): a few per cent of the margin 1 - eta, which is what
+# Gamma = C / (1 - eta) is sensitive to.
 _BISECT_TOL = 2e-3
+_BISECT_RTOL = 0.03
 # Fractions of the gap (_ETA_MAX - eta_min) at which cond(P) is minimised when eta is not given.
-_ETA_FRACTIONS = (0.0, 0.05, 0.15, 0.3, 0.5, 0.75)
+_ETA_FRACTIONS = (0.0, 0.1, 0.3, 0.6)
 # Above this many nonlinear channels only the two uniform slope vertices are checked.
 _MAX_VERTEX_CHANNELS = 10
 
@@ -370,9 +373,10 @@ def incremental_certificate(A, B, G, C, sector, eta=None, **options) -> Incremen
 
     Without ``eta``: first the necessary condition ``rho(A + G diag(s) C) < 1`` on the slope vertices;
     then feasibility at ``eta = 0.9999``; then bisection for the smallest feasible rate ``eta_min``
-    (to ``2e-3``); then ``cond(P)`` is minimised at ``eta_min + f (0.9999 - eta_min)`` for
-    ``f in {0, 0.05, 0.15, 0.3, 0.5, 0.75}`` and the rate with the smallest ``Gamma`` is kept. Each
-    solver answer counts only if it passes :func:`verify_incremental_certificate`.
+    (to ``max(2e-3, 0.03 (1 - eta))``); then ``cond(P)`` is minimised at
+    ``eta_min + f (0.9999 - eta_min)`` for ``f in {0, 0.1, 0.3, 0.6}`` and the rate with the smallest
+    ``Gamma`` is kept (about ten SDP solves in all). Each solver answer counts only if it passes
+    :func:`verify_incremental_certificate`.
 
     Parameters
     ----------
@@ -442,7 +446,7 @@ def incremental_certificate(A, B, G, C, sector, eta=None, **options) -> Incremen
         return fail(f"not certified: no P > 0 and diagonal Lambda >= 0 satisfy the incremental sector LMI at "
                     f"eta={_ETA_MAX} ({why})" + tail, problem.count)
     lo, hi, best = nec, _ETA_MAX, top
-    while hi - lo > _BISECT_TOL:
+    while hi - lo > max(_BISECT_TOL, _BISECT_RTOL * (1.0 - lo)):
         mid = (lo + hi) / 2.0
         cert, _ = _solve_at(problem, sys_args, mid, solvers, second_opinion=False)
         if cert is None:
