@@ -6,9 +6,6 @@ fixes none and a symbol is kept. :attr:`Bound.constants` is read from that secti
 documentation and the object cannot drift apart. :func:`trap_loop_sum` is the numpy evaluator of
 Theorem 6's explicit sum.
 
-This module is one concept (the 14 results, each with its proof-traced constants) and reads better
-whole than split by theorem.
-
 References
 ----------
 Cao & Xie 2026, *Understanding Behavior Cloning with Action Quantization*, Theorems 1-9,
