@@ -227,6 +227,9 @@ def test_bad_data_exit_2_one_line(tmp_path, capsys, name, arrays, key):
     (["--tokenizer", "openvla", "--plot", "out.txt"], "--plot"),
     (["--tokenizer", "fast", "--param", "chunk=1000"], "chunk"),
     (["--tokenizer", "openvla", "--instance", str(INSTANCES / "lqr_binning.toml")], "instance"),
+    (["--tokenizer", "kmeans", "--param", "codes=100000"], "codes"),
+    (["--tokenizer", "vqbet", "--param", "codes=100000"], "codes"),
+    (["--tokenizer", "openvla", "--param", "unnormalized=3"], "unnormalized"),
 ])
 def test_bad_arguments_exit_2_one_line(linear_npz, capsys, argv, key):
     code, out, err = run(capsys, "audit", linear_npz, *argv)

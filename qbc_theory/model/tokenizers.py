@@ -578,6 +578,8 @@ class VQBeTTokenizer(_Base):
         """Residual k-means on the flattened fit chunks; the offset head when ``offset = 1``."""
         u = _chunks("chunks", chunks, self.chunk)
         y = u.reshape(u.shape[0], -1)
+        if self.codes > y.shape[0]:
+            raise DimensionError(f"codes: expected at most the {y.shape[0]} fit chunks, found {self.codes}")
         sample = y
         if self.max_fit and y.shape[0] > self.max_fit:
             pick = np.random.default_rng(np.random.SeedSequence(self.seed)).choice(y.shape[0], self.max_fit,
@@ -799,6 +801,8 @@ class QuantizerTokenizer(_Base):
         du = u.shape[2]
         o = self.options
         actions = u.reshape(-1, du)
+        if self.kind in ("kmeans", "rvq") and o["codes"] > actions.shape[0]:
+            raise DimensionError(f"codes: expected at most the {actions.shape[0]} fit actions, found {o['codes']}")
         if self.kind == "binning":
             low = actions.min(axis=0) if o.get("low") is None else o["low"]
             high = actions.max(axis=0) if o.get("high") is None else o["high"]
