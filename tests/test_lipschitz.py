@@ -164,3 +164,10 @@ def test_expert_lipschitz_of_a_callable_expert(rng):
     assert ok.status == "declared, not certified" and not ok.violation
     none = expert_lipschitz(CallableExpert(act, 1), S, rng)
     assert none.status == "none" and none.upper is None and none.lower > 2.9
+
+
+def test_gradient_probes_are_skipped_above_max_probe_dim(rng):
+    K = rng.standard_normal((1, 3))
+    rep = lipschitz_report(lambda X: X @ K.T, tanh_lipschitz(K), 3, rng, pairs=50, max_probe_dim=2)
+    assert rep.probes == 0 and rep.witness["kind"] == "random pair"
+    assert rep.lower <= spectral_norm(K) * (1 + 1e-12)
