@@ -201,8 +201,13 @@ def run_specs(specs, *, backend: str = "processes", out="qbc-out", profile: str 
     by_id = {plan["spec"].id: plan for plan in plans}
     label = f"{specs[0].id} [{profile}]" if len(specs) == 1 else f"{len(specs)} specs [{profile}]"
     total = sum(len(p["cells"]) for p in plans)
+    # a Dask client first: an unreachable scheduler fails before any progress is shown
     session = open_session(backend, len(tasks), n_workers, scheduler, connect_timeout)
-    bar = _Progress(label, total, total - len(tasks), progress, name_specs=len(specs) > 1)
+    try:
+        bar = _Progress(label, total, total - len(tasks), progress, name_specs=len(specs) > 1)
+    except BaseException:
+        close_session(session)
+        raise
 
     def on_done(i: int, raw, seconds: float) -> None:
         task = tasks[i]
