@@ -83,7 +83,8 @@ def _child(name: str, episodes: int, steps: int) -> dict:
     t = time.perf_counter()
     n_tree = scipy.spatial.cKDTree(S).query_pairs(r, output_type="ndarray").shape[0]
     tree_s = time.perf_counter() - t
-    return {"tokenizer": name, "pairs_audited": int(demos.states.shape[0]), "audit_seconds": audit_s, "audit_cpu_seconds": audit_cpu,
+    return {"tokenizer": name, "pairs_audited": int(demos.states.shape[0]),
+            "audit_seconds": audit_s, "audit_cpu_seconds": audit_cpu,
             "peak_rss_mb": rss_peak / 1024, "rss_after_data_mb": rss_data / 1024,
             "eps_q": res.eps_q, "clipped_fraction": res.clipped_fraction,
             "pair_search": {k: v for k, v in res.pairs.items() if k != "rule"},

@@ -97,8 +97,9 @@ class AuditResult:
         The pair search: ``budget``, ``states``, ``states_available``, ``r_max`` (every pair within it is
         audited), ``r_top`` (the farthest nearest-neighbour pair), ``count``, ``cap``.
     expert : dict
-        ``lipschitz_lower_bound`` (whole chunks), ``lipschitz_first_action`` and ``zero_distance_conflicts`` (audited states that repeat an earlier
-        state with a different action chunk: a stochastic expert or a state that misses something).
+        ``lipschitz_lower_bound`` (whole chunks), ``lipschitz_first_action`` and ``zero_distance_conflicts``
+        (audited states that repeat an earlier state with a different action chunk: a stochastic expert or
+        a state that misses something).
     rtvc : tuple of dict
         One entry per (basis, k).
     smoothness : dict
@@ -409,10 +410,11 @@ def audit(demos: Demonstrations, tokenizer, **options) -> AuditResult:
                "cap": _PAIRS_PER_STATE * int(S.shape[0]),
                "duplicates_removed": int(min(budget, ax.shape[0]) - S.shape[0]),
                "rule": f"every pair within r_max (cKDTree.query_pairs) and every state with its {_KNN} nearest "
-                       f"neighbours (cKDTree.query), up to r_top; r_max = median distance to the {_NEIGHBOURS}th neighbour of "
-                       f"{_PROBES} probe states, shrunk until an estimate from their {_PROBE_K} nearest neighbours "
-                       f"allows at most {_PAIRS_PER_STATE} pairs per state (the closest kept beyond); states beyond "
-                       "the budget are subsampled at random; identical states are merged"},
+                       f"neighbours (cKDTree.query), up to r_top; r_max = median distance to the neighbour of "
+                       f"rank {_NEIGHBOURS} of {_PROBES} probe states, shrunk until an estimate from their "
+                       f"{_PROBE_K} nearest neighbours allows at most {_PAIRS_PER_STATE} pairs per state (the "
+                       "closest kept beyond); states beyond the budget are subsampled at random; identical "
+                       "states are merged"},
         expert={"lipschitz_lower_bound": _num(L_hat), "lipschitz_first_action": _num(L_first),
                 "zero_distance_conflicts": conflicts},
         rtvc=tuple(entries), smoothness=smooth, stability=stab)

@@ -918,7 +918,8 @@ def make_tokenizer(name: str, params: dict | None = None, *, seed: int = 0):
     p = {**allowed, **params}
     seed = as_int("seed", seed, minimum=0)
     if name == "openvla":
-        return OpenVLATokenizer(p["bins"], p["low_pct"], p["high_pct"], tuple(np.atleast_1d(p["unnormalized"]).tolist()))
+        dims = tuple(np.atleast_1d(p["unnormalized"]).tolist())
+        return OpenVLATokenizer(p["bins"], p["low_pct"], p["high_pct"], dims)
     if name == "fast":
         return FASTTokenizer(p["chunk"], p["scale"], p["low_pct"], p["high_pct"])
     if name == "beast":
