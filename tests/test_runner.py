@@ -495,6 +495,11 @@ def test_killed_run_resumes_without_recomputing_or_losing_cells(tmp_path, backen
     out = tmp_path / "out"
     cells_dir = out / "cells"
     script = RUN_SCRIPT.format(tests=str(TESTS), spec=str(path), out=str(out), backend=backend)
+    # The cache key holds a digest of the library's sources, computed once per process: hash them now, as the
+    # subprocess does, so that a source file edited since this test session started cannot change the keys.
+    from qbc_theory.verification import specs as specs_module
+
+    specs_module._source_digest.cache_clear()
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     try:
         deadline = time.monotonic() + 30
