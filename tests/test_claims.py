@@ -128,7 +128,13 @@ def test_slope_test_flips_with_the_prediction():
         cells.append({"index": i, "key": str(i), "spawn_key": [i], "point": {"n": x}})
         rows += [{"cell": i, "seed": s, "n": x, "y": y} for s, y in enumerate(ys)]
     t = ResultTable("t", "toy", "quick", 1, "v", {}, {"n": xs}, 8, ("y",), tuple(rows), tuple(cells))
-    assert SlopeTest("y", "n", -1.0, "<=", tol=0.1).run(t, np.random.default_rng(0)).status == "consistent"
+    # a true slope at the prediction: consistent only thanks to the slack, so the verdict flips at
+    # zero slack and the test says inconclusive (sequential seeds cannot resolve a slope on the edge)
+    at_edge = SlopeTest("y", "n", -1.0, "<=", tol=0.1).run(t, np.random.default_rng(0))
+    assert at_edge.detail["slack_status"] == "consistent" and at_edge.strict_verdict == "inconclusive"
+    assert at_edge.status == "inconclusive" and at_edge.flipped and "flips" in at_edge.note
+    inside = SlopeTest("y", "n", -0.5, "<=", tol=0.1).run(t, np.random.default_rng(0))
+    assert inside.status == inside.strict_verdict == "consistent" and not inside.flipped
     assert SlopeTest("y", "n", -1.5, "<=", tol=0.1).run(t, np.random.default_rng(0)).status == "violated"
     assert SlopeTest("y", "n", -0.5, ">=", tol=0.1).run(t, np.random.default_rng(0)).status == "violated"
 

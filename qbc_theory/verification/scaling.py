@@ -30,12 +30,19 @@ __all__ = [
     "predicted_exponents",
     "compare_slope",
     "compare_bound",
+    "slope_power",
+    "bound_tightness",
+    "VACUOUS_TIGHTNESS",
     "RELATIONS",
     "STATUSES",
 ]
 
 RELATIONS = ("<=", ">=", "==")
 STATUSES = ("consistent", "violated", "inconclusive")
+
+VACUOUS_TIGHTNESS = 0.01
+"""A bound test whose tightness (:func:`bound_tightness`) is below this is ``vacuous``: the bound is more
+than 100 times looser than the data at every point that could fail, so "consistent" says nothing."""
 
 
 def _json_float(value: float) -> float | None:
@@ -552,3 +559,115 @@ def compare_bound(ci, bound, kind: str = "upper") -> str:
     if np.any(hi < b):
         return "violated"
     return "consistent" if np.all(lo >= b) else "inconclusive"
+
+
+
+def _alternatives(predicted: float) -> list[float]:
+    """The stated set of alternative exponents: ``p +- 0.5``, ``p +- 1`` and the halves in [-3, 3]."""
+    alts = {round(predicted + d, 12) for d in (-1.0, -0.5, 0.5, 1.0)}
+    alts |= {k / 2 for k in range(-6, 7)}
+    return sorted(alts)
+
+
+def slope_power(ci, predicted, relation: str, *, tol: float = 0.0, level: float = 0.95) -> dict:
+    r"""What a slope test can tell apart: its interval's half-width and the alternatives it excludes.
+
+    The **alternatives** are a fixed set stated before any data is seen: :math:`p \pm 1/2`,
+    :math:`p \pm 1` and the halves :math:`-3, -5/2, \dots, 3` (so the integers 0, 1, 2 and the
+    half-integers of the rates :math:`1/n`, :math:`1/\sqrt n`, :math:`H`, :math:`H^2`). The
+    **meaningful** ones are those outside the claim's allowed region :math:`R` (see
+    :func:`compare_slope`): an alternative inside :math:`R` is not a competing hypothesis. The test
+    *excludes* an alternative :math:`a` at ``level`` when :math:`a \notin [\ell, u]`, the slope's
+    interval; the nearest excluded meaningful alternative (smallest :math:`|a - p|`) is the one
+    reported, e.g. "excludes 2 at 95%" for a claim "linear in H". A test that excludes none of the
+    meaningful alternatives cannot tell the predicted rate from its neighbours at this sample size.
+
+    Parameters
+    ----------
+    ci : (float, float)
+        The slope's interval at ``level``.
+    predicted : float
+    relation : {"<=", ">=", "=="}
+    tol : float
+        The claim's slack (the allowed region is widened by it, as in :func:`compare_slope`).
+    level : float
+        Confidence level of ``ci``, for the words.
+
+    Returns
+    -------
+    dict
+        ``half_width``, ``alternatives`` (meaningful), ``excluded``, ``not_excluded``,
+        ``nearest_excluded`` (None when none is excluded) and ``text``.
+
+    Raises
+    ------
+    DimensionError
+        On an unknown relation or a non-finite prediction.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 2, 3, 7, 8, 9 (the rates whose neighbours are the alternatives).
+    """
+    if relation not in RELATIONS:
+        raise DimensionError(f"relation: expected one of {', '.join(RELATIONS)}, found {describe(relation)}")
+    p = as_real("predicted", predicted)
+    tol = as_real("tol", tol, nonnegative=True)
+    lo, hi = (float(v) for v in ci)
+    pct = f"{100 * level:g}%"
+    r_lo = -math.inf if relation == "<=" else p - tol
+    r_hi = math.inf if relation == ">=" else p + tol
+    meaningful = [a for a in _alternatives(p) if a < r_lo or a > r_hi]
+    if math.isnan(lo) or math.isnan(hi):
+        return {"half_width": None, "alternatives": meaningful, "excluded": [], "not_excluded": meaningful,
+                "nearest_excluded": None, "text": "no interval: excludes nothing"}
+    excluded = [a for a in meaningful if a < lo or a > hi]
+    kept = [a for a in meaningful if lo <= a <= hi]
+    nearest = min(excluded, key=lambda a: (abs(a - p), a)) if excluded else None
+    half = (hi - lo) / 2 if math.isfinite(hi - lo) else math.inf
+    if nearest is not None:
+        text = f"excludes {nearest:g} at {pct}"
+    else:
+        text = ("excludes none of " + ", ".join(f"{a:g}" for a in meaningful) + f" at {pct}") if meaningful \
+            else "no meaningful alternative in the stated set"
+    return {"half_width": _json_float(half), "alternatives": meaningful, "excluded": excluded,
+            "not_excluded": kept, "nearest_excluded": nearest, "text": text}
+
+
+def bound_tightness(mean, bound, kind: str = "upper") -> tuple[float, int]:
+    r"""How close measured means come to a bound: 1 is tight, small is loose.
+
+    For an upper bound :math:`\mathbb E y_i \le b_i` the tightness is :math:`\max_i \bar y_i / b_i`;
+    for a lower bound :math:`\mathbb E y_i \ge b_i` it is :math:`\min_i b_i / \bar y_i`. A value above 1
+    means the means cross the bound (whether that is significant is :func:`compare_bound`'s
+    business). A mean at or below zero under a positive lower bound gives ``inf``; a lower bound at or
+    below zero gives a tightness at or below zero (it says nothing about a positive quantity).
+
+    Parameters
+    ----------
+    mean, bound : (P,) array_like
+    kind : {"upper", "lower"}
+
+    Returns
+    -------
+    tightness : float
+    index : int
+        The point attaining it.
+
+    Raises
+    ------
+    DimensionError
+        On shapes that differ, an empty input or an unknown ``kind``.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 1, 2, 3, 7 (upper bounds) and 8, 9 (lower bounds).
+    """
+    m = as_vector("mean", mean)
+    b = as_vector("bound", bound, size=m.shape[0])
+    if kind not in ("upper", "lower"):
+        raise DimensionError(f"kind: expected 'upper' or 'lower', found {describe(kind)}")
+    num, den = (m, b) if kind == "upper" else (b, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num > 0, np.inf, 0.0))
+    j = int(np.argmax(r) if kind == "upper" else np.argmin(r))
+    return float(r[j]), j

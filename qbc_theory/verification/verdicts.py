@@ -23,7 +23,12 @@ tests on the experiment   tests on the control        claim status
 ========================  ==========================  =============
 
 Tests on the experiment combine as: ``violated`` if any is violated, ``consistent`` if all are
-consistent, ``inconclusive`` otherwise (:func:`combine`). The control's status is ``violated`` only
+consistent, ``inconclusive`` otherwise (:func:`combine`). A bound test with tightness below 1/100 is
+``vacuous`` (no evidence): it is listed but does not count, so a claim whose only evidence is vacuous
+is ``inconclusive``; a claim keeps the three statuses above and says why in ``reasons``. Every test
+also reports its verdict at zero slack (``strict_verdict``); a slope test whose verdict depends on the
+slack is ``inconclusive`` unless more seeds (sequential, see :func:`qbc_theory.verification.claims.verify`)
+make the two agree. The control's status is ``violated`` only
 if every control test is violated (:func:`control_status`). A claim may run only some of its tests
 on the control (``control_tests``): the others (e.g. a bound that assumes what the control breaks)
 are listed in the report as tests without a control.
@@ -46,7 +51,8 @@ from scipy import stats
 from ..model.validation import reject_unknown_kwargs
 from ..model.errors import SpecError
 from .runner import ResultTable
-from .scaling import STATUSES, compare_bound, compare_slope, fit_slope
+from .scaling import (STATUSES, VACUOUS_TIGHTNESS, bound_tightness, compare_bound, compare_slope, fit_slope,
+                      slope_power)
 
 __all__ = [
     "SlopeTest",
@@ -57,27 +63,37 @@ __all__ = [
     "VerifyReport",
     "combine",
     "control_status",
+    "TEST_STATUSES",
 ]
+
+TEST_STATUSES = (*STATUSES, "vacuous")
+"""Statuses of a single test: a claim's are :data:`~qbc_theory.verification.scaling.STATUSES`."""
 
 
 def control_status(statuses) -> str:
-    """The control's status: violated only if every control test is, consistent if any test is."""
+    """The control's status: violated only if every control test is, consistent if any test is
+    consistent or vacuous (a control that passes a bound, however loosely, does not fail it)."""
     statuses = list(statuses)
     if statuses and all(st == "violated" for st in statuses):
         return "violated"
-    if "consistent" in statuses:
+    if "consistent" in statuses or "vacuous" in statuses:
         return "consistent"
     return "inconclusive"
 
 
 def combine(statuses) -> str:
-    """Combine test statuses: violated if any is, consistent if all are, else inconclusive."""
+    """Combine test statuses: violated if any is; consistent if every test that is not ``vacuous`` is
+    consistent and at least one is; else inconclusive.
+
+    A ``vacuous`` test (a bound more than 100 times above the data, see :class:`BoundTest`) is no
+    evidence either way: it neither spoils nor supports a verdict, so a claim whose only evidence is
+    vacuous is ``inconclusive``.
+    """
     statuses = list(statuses)
-    if not statuses:
-        return "inconclusive"
     if "violated" in statuses:
         return "violated"
-    if all(s == "consistent" for s in statuses):
+    informative = [s for s in statuses if s != "vacuous"]
+    if informative and all(s == "consistent" for s in informative):
         return "consistent"
     return "inconclusive"
 
@@ -89,9 +105,9 @@ class TestOutcome:
     Attributes
     ----------
     kind : str
-        ``"slope"`` or ``"bound"``.
+        ``"slope"``, ``"bound"`` (or ``"witness"`` for tests defined with the cells).
     status : str
-        ``"consistent"``, ``"violated"`` or ``"inconclusive"``.
+        ``"consistent"``, ``"violated"``, ``"inconclusive"`` or (bound tests) ``"vacuous"``.
     measured : float
         The fitted slope, or the largest measured-to-bound ratio (upper bounds) / the smallest
         (lower bounds).
@@ -101,6 +117,17 @@ class TestOutcome:
         What the test expected, in words.
     detail : dict
         The numbers behind the verdict (JSON-ready).
+    tightness : float, optional
+        Bound tests: the largest mean/bound over the points that can fail (upper bounds), the
+        smallest bound/mean (lower bounds); 1 is tight. None for other tests.
+    power : dict, optional
+        Slope tests: :func:`~qbc_theory.verification.scaling.slope_power` (the interval's half-width and
+        the nearest alternative exponent excluded at 95%).
+    strict_status : str, optional
+        The verdict at zero slack (None: the test grants no slack, so it is ``status``).
+    note : str
+        Why the status is what it is, when that is not plain (a flip between slack and zero slack,
+        a vacuous bound).
     """
 
     __test__ = False  # not a pytest test class despite the name
@@ -111,11 +138,38 @@ class TestOutcome:
     ci: tuple
     predicted: str
     detail: dict
+    tightness: float | None = None
+    power: dict | None = None
+    strict_status: str | None = None
+    note: str = ""
+
+    @property
+    def strict_verdict(self) -> str:
+        """The verdict at zero slack (the test's own status when it grants no slack)."""
+        return self.strict_status or self.status
+
+    @property
+    def flipped(self) -> bool:
+        """True when the verdict at the test's slack and at zero slack differ (see :class:`SlopeTest`)."""
+        return bool(self.detail.get("flip"))
+
+    def power_dict(self) -> dict | None:
+        """``power`` for the JSON; a witness test's power is its rule-of-three rate."""
+        if self.power is not None:
+            return self.power
+        if self.kind == "witness":
+            rate = self.detail.get("rule_of_three_rate")
+            text = (f"a violation rate >= {rate:.3g} per examined pair would have shown a witness with "
+                    f"probability ~95%" if rate else "no pairs examined: no power")
+            return {"rule_of_three_rate": rate, "text": text}
+        return None
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict."""
+        """A JSON-ready dict (with ``tightness``, ``power`` and ``strict_verdict``)."""
         return {"kind": self.kind, "status": self.status, "measured": _f(self.measured),
-                "ci": [_f(self.ci[0]), _f(self.ci[1])], "predicted": self.predicted, "detail": self.detail}
+                "ci": [_f(self.ci[0]), _f(self.ci[1])], "predicted": self.predicted,
+                "tightness": _f(self.tightness), "power": self.power_dict(),
+                "strict_verdict": self.strict_verdict, "note": self.note, "detail": self.detail}
 
 
 def _f(v) -> float | None:
@@ -136,6 +190,14 @@ class SlopeTest:
     exponential compounding of the appendix example). The verdict is
     :func:`qbc_theory.verification.scaling.compare_slope` of the bootstrap interval against ``predicted`` with
     ``relation`` and the slack ``tol``, which is fixed in the catalog before any data is seen.
+
+    The verdict is also computed at zero slack (``strict_verdict``). When the two differ, the slack
+    and not the data decides, so the test reports ``inconclusive`` and marks the flip;
+    :func:`qbc_theory.verification.claims.verify` then doubles the seeds (up to the claim's
+    ``max_seeds``) and judges again, and a test that still flips stays ``inconclusive`` with the
+    reason in ``note``. The outcome's ``power``
+    (:func:`qbc_theory.verification.scaling.slope_power`) names the nearest alternative exponent the
+    interval excludes.
 
     Parameters
     ----------
@@ -183,11 +245,21 @@ class SlopeTest:
         except (ValueError, ArithmeticError) as exc:
             return TestOutcome("slope", "inconclusive", float("nan"), (float("nan"), float("nan")), words,
                                {"error": str(exc), "x": x.tolist(), "mean": y.mean(axis=0).tolist()})
-        status = compare_slope(fit, self.predicted, self.relation, tol=self.tol)
+        slack = compare_slope(fit, self.predicted, self.relation, tol=self.tol)
+        strict = compare_slope(fit, self.predicted, self.relation, tol=0.0)
+        power = slope_power(fit.ci, self.predicted, self.relation, tol=self.tol, level=fit.level)
         detail = fit.to_dict()
         detail.update({"x": x.tolist(), "scale": self.scale, "tol": self.tol, "relation": self.relation,
-                       "predicted": self.predicted})
-        return TestOutcome("slope", status, fit.slope, fit.ci, words, detail)
+                       "predicted": self.predicted, "slack_status": slack})
+        status, note = slack, ""
+        if slack != strict:
+            # the slack decides the verdict: more seeds (claims.verify) or inconclusive
+            status = "inconclusive"
+            detail["flip"] = True
+            note = (f"the verdict flips between the slack tol={self.tol:g} ({slack}) and zero slack ({strict}) "
+                    f"at {fit.n_seeds} seeds")
+        return TestOutcome("slope", status, fit.slope, fit.ci, words, detail, power=power, strict_status=strict,
+                           note=note)
 
 
 @dataclass(frozen=True)
@@ -203,6 +275,13 @@ class BoundTest:
     An upper bound at or above ``cap`` (the largest value the measurement can take, e.g. ``H`` for
     a regret with rewards in [0, 1]) cannot be violated: such points are reported as vacuous and do
     not decide the verdict, and a test whose points are all vacuous is ``inconclusive``.
+
+    **Tightness** (:func:`qbc_theory.verification.scaling.bound_tightness`) over the points that can
+    fail: :math:`\max_i \bar y_i / b_i` for an upper bound, :math:`\min_i b_i / \bar y_i` for a lower
+    one; 1 is tight. A test that would be ``consistent`` with tightness below 1/100
+    (:data:`~qbc_theory.verification.scaling.VACUOUS_TIGHTNESS`) is reported ``vacuous``: the data could
+    not have come near the bound, so passing it is no evidence (:func:`combine`). A bound test grants
+    no slack, so its verdict at zero slack is its verdict.
 
     Parameters
     ----------
@@ -273,10 +352,19 @@ class BoundTest:
             return TestOutcome("bound", "inconclusive", float("nan"), nan2, words, detail)
         ci_arr, b_arr, m_arr = np.array(cis)[keep], np.array(bounds)[keep], np.array(means)[keep]
         status = compare_bound(ci_arr, b_arr, self.kind)
-        ratios = m_arr / b_arr
-        lo_r, hi_r = ci_arr[:, 0] / b_arr, ci_arr[:, 1] / b_arr
+        tight, _ = bound_tightness(m_arr, b_arr, self.kind)
+        detail["tightness"] = _f(tight)
+        note = ""
+        if status == "consistent" and tight < VACUOUS_TIGHTNESS:
+            status = "vacuous"
+            note = (f"tightness {tight:.3g} < {VACUOUS_TIGHTNESS:g}: the bound is more than "
+                    f"{1 / VACUOUS_TIGHTNESS:g} times looser than the data at every point that can fail")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = m_arr / b_arr
+            lo_r, hi_r = ci_arr[:, 0] / b_arr, ci_arr[:, 1] / b_arr
         j = int(np.argmax(ratios) if self.kind == "upper" else np.argmin(ratios))
-        return TestOutcome("bound", status, float(ratios[j]), (float(lo_r[j]), float(hi_r[j])), words, detail)
+        return TestOutcome("bound", status, float(ratios[j]), (float(lo_r[j]), float(hi_r[j])), words, detail,
+                           tightness=tight, note=note)
 
     def _cap(self, table: ResultTable, row: dict):
         if self.cap is None:
@@ -310,6 +398,14 @@ class Claim:
         Applied to the control's table (default: ``tests``).
     control : str
         What the control is, in words.
+    max_seeds : int, optional
+        Budget of sequential seeds: when a slope test's verdict flips between its slack and zero
+        slack, :func:`qbc_theory.verification.claims.verify` doubles the seeds of the table it ran on
+        (experiment or control), keeping the first seeds' cached results, while the total stays at
+        most ``max_seeds`` per cell. Default (None): four times the profile's seeds (two doublings).
+    family : str, optional
+        Name of the instance family the claim supports in ``qbc verify --family``
+        (:mod:`qbc_theory.verification.family`); None: "family not supported".
     """
 
     id: str
@@ -320,6 +416,12 @@ class Claim:
     tests: tuple
     control: str
     control_tests: tuple | None = None
+    max_seeds: int | None = None
+    family: str | None = None
+
+    def seed_budget(self, profile_seeds: int) -> int:
+        """The most seeds per cell sequential testing may reach from ``profile_seeds``."""
+        return int(self.max_seeds) if self.max_seeds is not None else 4 * int(profile_seeds)
 
     def evaluate(self, table: ResultTable, control_table: ResultTable, rng: np.random.Generator) -> "ClaimResult":
         """Run the tests on both tables and derive the status (see the module docstring)."""
@@ -327,18 +429,38 @@ class Claim:
         control_outcomes = tuple(t.run(control_table, rng) for t in (self.control_tests or self.tests))
         main = combine(o.status for o in outcomes)
         ctrl = control_status(o.status for o in control_outcomes)
+        reasons = []
         if main == "violated":
             status = "violated"
         elif main == "consistent" and ctrl == "violated":
             status = "consistent"
         else:
             status = "inconclusive"
-        return ClaimResult(self, status, main, ctrl, outcomes, control_outcomes)
+            if main == "consistent":
+                reasons.append(f"the control is {ctrl}, not violated: a test without teeth")
+        if outcomes and all(o.status == "vacuous" for o in outcomes):
+            reasons.append("every test is vacuous (tightness < 1/100): the data could not have come near the "
+                           "bounds")
+        for o in outcomes:
+            if o.status == "vacuous" and main != "violated":
+                reasons.append(f"vacuous, not counted: {o.predicted}")
+            if o.flipped:
+                reasons.append(f"{o.predicted}: {o.note}")
+        for o in control_outcomes:
+            if o.flipped:
+                reasons.append(f"control, {o.predicted}: {o.note}")
+        seeds = {"experiment": getattr(table, "seeds", None), "control": getattr(control_table, "seeds", None)}
+        return ClaimResult(self, status, main, ctrl, outcomes, control_outcomes, tuple(reasons), seeds)
 
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """A claim's verdict with the outcomes of its tests and of its control's tests."""
+    """A claim's verdict with the outcomes of its tests and of its control's tests.
+
+    ``reasons`` says, in words, what made the status (vacuous tests not counted, slack flips that
+    more seeds did not resolve, a control that is not violated); ``seeds`` the seeds per cell the
+    experiment and the control were judged on (more than the profile's after sequential seeding).
+    """
 
     claim: Claim
     status: str
@@ -346,6 +468,8 @@ class ClaimResult:
     control_status: str
     outcomes: tuple
     control_outcomes: tuple
+    reasons: tuple = ()
+    seeds: dict = field(default_factory=dict)
 
     @property
     def uncontrolled(self) -> list[str]:
@@ -353,6 +477,21 @@ class ClaimResult:
         if self.claim.control_tests is None:
             return []
         return [o.predicted for t, o in zip(self.claim.tests, self.outcomes) if t not in self.claim.control_tests]
+
+    @property
+    def tightness(self) -> float | None:
+        """The largest tightness among the claim's bound tests (None without bound tests)."""
+        vals = [o.tightness for o in self.outcomes if o.tightness is not None and math.isfinite(o.tightness)]
+        return max(vals) if vals else None
+
+    @property
+    def power_text(self) -> str:
+        """Short power of the first slope test: ``"excl 2"``, ``"excl none"`` or ``"-"``."""
+        for o in self.outcomes:
+            if o.kind == "slope" and o.power is not None:
+                a = o.power.get("nearest_excluded")
+                return f"excl {a:g}" if a is not None else "excl none"
+        return "-"
 
     def to_dict(self) -> dict:
         """The JSON of DESIGN.md section 5 (``qbc verify --json``), plus the tests' details."""
@@ -367,6 +506,9 @@ class ClaimResult:
             "control": {"id": self.claim.control_spec, "status": self.control_status,
                         "description": self.claim.control},
             "experiment_status": self.experiment_status,
+            "reasons": list(self.reasons),
+            "seeds": dict(self.seeds),
+            "tightness": _f(self.tightness),
             "tests_without_control": self.uncontrolled,
             "tests": [o.to_dict() for o in self.outcomes],
             "control_tests": [o.to_dict() for o in self.control_outcomes],
@@ -388,29 +530,47 @@ class VerifyReport:
                 "profile": self.profile}
 
     def format_text(self) -> str:
-        """The verdict table."""
-        head = f"{'claim':<18} {'theorem':<14} {'status':<13} {'measured':>10} {'CI':>22}  control"
+        """The verdict table: status, first test, tightness of the bound tests, power of the first slope
+        test, control; then every test with its strict verdict, tightness and power."""
+        head = (f"{'claim':<18} {'theorem':<14} {'status':<13} {'measured':>10} {'CI':>22} {'tightness':>9} "
+                f"{'power':>10}  control")
         lines = [head, "-" * len(head)]
         for r in self.results:
             first = r.outcomes[0]
             ci = f"[{_fmt(first.ci[0])}, {_fmt(first.ci[1])}]"
             lines.append(f"{r.claim.id:<18} {r.claim.theorem:<14} {r.status:<13} {_fmt(first.measured):>10} "
-                         f"{ci:>22}  {r.control_status}")
+                         f"{ci:>22} {_fmt(r.tightness):>9} {r.power_text:>10}  {r.control_status}")
         lines.append("")
         for r in self.results:
-            lines.append(f"{r.claim.id}: predicted {r.claim.predicted}; control: {r.claim.control}")
+            seeds = r.seeds or {}
+            lines.append(f"{r.claim.id}: predicted {r.claim.predicted}; control: {r.claim.control}"
+                         + (f" [seeds {seeds.get('experiment')}/{seeds.get('control')}]" if seeds else ""))
             for o in r.outcomes:
                 lines.append(f"  - {o.predicted}: {o.status} (measured {_fmt(o.measured)}, "
-                             f"CI [{_fmt(o.ci[0])}, {_fmt(o.ci[1])}])")
+                             f"CI [{_fmt(o.ci[0])}, {_fmt(o.ci[1])}]{_extras(o)})")
             for o in r.control_outcomes:
-                lines.append(f"  - control, {o.predicted}: {o.status} (measured {_fmt(o.measured)})")
+                lines.append(f"  - control, {o.predicted}: {o.status} (measured {_fmt(o.measured)}{_extras(o)})")
             for label in r.uncontrolled:
                 lines.append(f"  - no control for: {label}")
+            for why in r.reasons:
+                lines.append(f"  ! {why}")
         counts = {s: sum(r.status == s for r in self.results) for s in STATUSES}
         lines.append("")
         lines.append(f"{len(self.results)} claims: " + ", ".join(f"{v} {k}" for k, v in counts.items())
                      + f" ({self.seconds:.1f} s, profile {self.profile})")
         return "\n".join(lines) + "\n"
+
+
+def _extras(o: TestOutcome) -> str:
+    """", strict X, tightness T, power P" for a test line (only the parts the test has)."""
+    parts = [f"strict {o.strict_verdict}"]
+    if o.tightness is not None:
+        parts.append(f"tightness {_fmt(o.tightness)}")
+    power = o.power_dict()
+    if power is not None:
+        hw = power.get("half_width")
+        parts.append(("half-width " + _fmt(hw) + ", " if hw is not None else "") + power["text"])
+    return "; " + "; ".join(parts)
 
 
 def _fmt(v) -> str:
