@@ -96,6 +96,7 @@ def audit_figure(doc: dict) -> Figure:
                      label=f"decoded q(u({tag}))")
         for j in range(1, du):
             ax3.axvline(j * l - 0.5, color="#cccccc", lw=0.5)
+        ax3.set_xticks(t if t.size <= 20 else t[::max(1, t.size // 10)])
         ax3.set_xlabel("action dimension" if l == 1 else f"action dimension x step (chunk {l})")
         ax3.set_ylabel("action")
         ax3.set_title(f"(c) witness ({entry['basis']}, k={entry['k']:g})\nr={w['distance']:.2g}, "

@@ -773,6 +773,16 @@ class QuantizerTokenizer(_Base):
     ``trap`` (:class:`TrapLoopQuantizer`, scalar actions of the arctan expert) act per step; ``dct``
     (:class:`DCTBinning`) on chunks of its ``chunk``. Tokens: per-dimension bin indices for binning,
     the flat token otherwise, the integer coefficients for dct.
+
+    Parameters
+    ----------
+    kind : {"binning", "kmeans", "rvq", "dct", "trap"}
+    options : dict
+        The quantizer's parameters (:data:`TOKENIZERS` lists them), validated by :func:`make_tokenizer`.
+    quantizer : object, optional
+        The built (and, for learned ones, fitted) quantizer; set by :meth:`fit`.
+    chunk : int
+        ``l`` (``dct`` only; 1 otherwise).
     """
 
     kind: str
