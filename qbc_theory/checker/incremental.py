@@ -721,9 +721,10 @@ class NonlinearStability:
             else:
                 lines.append(f"  incremental certificate     {c.reason}")
         else:
-            shown = ", ".join(f"{k} = {v:.4g}" for k, v in self.declared.items()) or "none"
+            shown = ", ".join(f"{k} = {v:.4g}" for k, v in self.declared.items())
             lines += ["  system                      callable f(x, u, w)",
-                      f"  constants                   {shown}  ({DECLARED})"]
+                      f"  constants                   {shown}  ({DECLARED})" if shown else
+                      "  constants                   none declared"]
         lines.append(f"  globally P-IISS             {'yes' if self.globally_p_iiss else 'no'}  ({self.status})")
         if self.Gamma is not None:
             lines.append(f"  Gamma (max-type gain)       {num(self.Gamma)}")
@@ -800,7 +801,7 @@ def system_stability(system, *, H=None, eta=None, rng=None, trajectories=200, ho
                                       C=cert.C, eta=cert.eta, horizon_gain=hgain(cert.C, cert.eta, None),
                                       spectral_radius=rho, method=cert.method, reason=reason, certificate=cert,
                                       declared={}, evidence=ev, phi=system.phi, sector=tuple(system.sector),
-                                      notes=notes + cert.notes)
+                                      notes=notes)
         reason = (f"global P-IISS {cert.reason}; a local (gamma, delta)-d-P-IISS may still hold (appendix "
                   "proposition)")
         return NonlinearStability(kind=kind, status="not certified", globally_p_iiss=False, Gamma=None, C=None,
