@@ -19,7 +19,7 @@ from ..verification.figdata import GainProfileData, RTVCAuditData
 from .common import (_ENVELOPE_RTOL, PlotResult, _check_ax, _drawable, _dropped_note, _fmt, _handles, _legend,
                      _new_axes,
                      _style)
-from .style import LINESTYLES, panel_label
+from .style import LINESTYLES
 
 __all__ = ["rtvc_audit_plot", "stability_plot"]
 

@@ -13,7 +13,6 @@ Conventions of every paper figure:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 

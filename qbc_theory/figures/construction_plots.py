@@ -213,7 +213,7 @@ def draw_sandwich_figure(data: SandwichData) -> Figure:
     fig = Figure(figsize=(width, height * 0.8 * len(data.panels)))
     axes = fig.subplots(len(data.panels), 1, squeeze=False)[:, 0]
     # the lower-bound constructions' regret is averaged over their two truths (at most the worse one's)
-    sandwich_plot(data, ax=list(axes), ylabel=r"regret, mean of the two truths")
+    sandwich_plot(data, ax=list(axes), ylabel=r"mean regret (two truths)")
     for ax, panel in zip(axes, data.panels):
         if panel.variable == "eps_q":
             ax.xaxis.set_major_formatter(FuncFormatter(fraction_ticks))

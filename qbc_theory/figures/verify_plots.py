@@ -15,6 +15,7 @@ they can be redrawn from a saved ``verify.<profile>.json`` without rerunning any
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,8 @@ def _slope_panel(ax, test: dict) -> list:
     ax.set_yscale("log")
     if not semilog:
         ax.set_xscale("log")
+    ax.set_xlabel(str(d.get("parameter", "")), fontsize=6, labelpad=1)
+    ax.set_ylabel("measured (mean over seeds)", fontsize=6)
     return artists
 
 
@@ -86,6 +89,7 @@ def _bound_panel(ax, test: dict) -> list:
         ax.set_yscale("log")
     ax.set_xticks(idx)
     ax.set_xticklabels(_point_labels([p["point"] for p in pts]), rotation=45, ha="right", fontsize=5)
+    ax.set_ylabel("measured (mean over seeds)", fontsize=6)
     return artists
 
 
@@ -152,8 +156,9 @@ def claim_plot(result: dict, axes=None) -> PlotResult:
     for ax, (where, test) in zip(axes, tests):
         drawn = _PANELS.get(test["kind"], _text_panel)(ax, test)
         artists += drawn
-        ax.set_title(f"{where}: {test['predicted']}\n{_STATUS_MARK.get(test['status'], test['status'])}",
-                     fontsize=6)
+        # wrapped: a test's description can be wider than the panel
+        ax.set_title(textwrap.fill(f"{where}: {test['predicted']}", 80)
+                     + f"\n{_STATUS_MARK.get(test['status'], test['status'])}", fontsize=6)
         if drawn:
             legends.append(ax.legend(fontsize=5, loc="best"))
     fig = axes[0].figure
