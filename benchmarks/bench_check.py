@@ -1,19 +1,39 @@
-"""Speed of the assumption checker on a 10-state system: the minimum-condition-number LMI (cvxpy)
-against the closed-form scipy Lyapunov certificate timed in the same run, and a full ``check``.
+"""Speed of the assumption checker.
 
-``run(quick)`` returns seconds and the constants each method certifies at the same rate, so the
-price of the LMI (time) and its payoff (a smaller C) are read side by side.
+Two parts, each against a reference timed in the same run:
+
+- ``lmi``: on a 10-state system, the minimum-condition-number LMI (cvxpy) against the closed-form
+  scipy Lyapunov certificate, and a full ``check``: the price of the LMI (time) and its payoff
+  (a smaller C) side by side.
+- ``scale``: ``check`` at real state dimensions (issue 13's goal: dx=100, du=10 under 2 s and
+  dx=300 under 20 s on 2 cores), on a dense random ``A`` with spectral radius 0.95, an LQR expert
+  and binning: seconds of ``check`` with its default options, the same through ``qbc check FILE
+  --json`` in a fresh process (imports and TOML parsing included), and peak traced memory
+  (tracemalloc, a second run). The reference is one ``scipy.linalg.solve_discrete_lyapunov`` at
+  the same size, the irreducible ``dx^3`` step of any certificate, so ``check_over_reference`` is
+  roughly machine-independent.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 import time
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
+import scipy.linalg
 
 from qbc_theory import Instance, LinearExpert, LinearSystem, TrackingReward, UniformBinning
 from qbc_theory.checker.report import check
 from qbc_theory.checker.stability import analyze_stability, lmi_certificate, lyapunov_certificate, peiiss_constant
+from qbc_theory.model.experts import lqr_gain
+
+GOALS = {100: 2.0, 300: 20.0}
+"""Issue 13's goal in seconds for ``qbc check`` at each dx (du = 10)."""
 
 
 def _system(dx: int = 10, du: int = 2, rho: float = 0.9, seed: int = 20260326):
@@ -33,8 +53,7 @@ def _best(fn, repeats: int):
     return min(times), out
 
 
-def run(quick: bool) -> dict:
-    """Time the LMI and the Lyapunov closed form on a 10-state system, and a full check."""
+def _lmi_part(quick: bool) -> dict:
     repeats = 2 if quick else 5
     A, B = _system()
     rho = float(np.max(np.abs(np.linalg.eigvals(A))))
@@ -59,7 +78,61 @@ def run(quick: bool) -> dict:
     }
 
 
-if __name__ == "__main__":
-    import json
+def dense_instance(dx: int, du: int = 10, rho: float = 0.95, seed: int = 20261204) -> Instance:
+    """Issue 13's instance: dense random ``A`` with spectral radius ``rho``, LQR expert, binning."""
+    A, B = _system(dx, du, rho, seed)
+    system = LinearSystem(A, B, x0_std=1.0)
+    expert = LinearExpert(lqr_gain(system, np.eye(dx), np.eye(du)))
+    return Instance(system, expert, UniformBinning(-5.0, 5.0, 64, dim=du), TrackingReward(expert), 50, n=200,
+                    delta=0.05, name=f"dense{dx}")
 
+
+def _write_toml(inst: Instance, path: Path) -> Path:
+    s = inst.system
+    path.write_text(
+        f'name = "{inst.name}"\n[system]\nA = {json.dumps(s.A.tolist())}\nB = {json.dumps(s.B.tolist())}\n'
+        f'x0_std = 1.0\n[expert]\nkind = "linear"\nK = {json.dumps(inst.expert.K.tolist())}\n'
+        f'[quantizer]\nkind = "binning"\nlow = -5.0\nhigh = 5.0\nbins = 64\n[reward]\nkind = "tracking"\n'
+        f"[run]\nhorizon = 50\nn = 200\ndelta = 0.05\n", encoding="utf-8")
+    return path
+
+
+def _scale_case(dx: int, du: int, tmp: Path) -> dict:
+    inst = dense_instance(dx, du)
+    A = inst.system.A
+    t_ref, _ = _best(lambda: scipy.linalg.solve_discrete_lyapunov((A / 0.97).T, np.eye(dx)), 2)
+    t_check, rep = _best(lambda: check(inst), 1)
+    tracemalloc.start()
+    check(inst)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    path = _write_toml(inst, tmp / f"dense{dx}.toml")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "qbc_theory.cli", "check", str(path), "--json"],
+                          capture_output=True, text=True, check=False)
+    t_cli = time.perf_counter() - t
+    cli_ok = proc.returncode in (0, 1) and proc.stderr == ""
+    d = rep.to_dict()
+    return {
+        "dx": dx, "du": du, "goal_seconds": GOALS.get(dx),
+        "check_seconds": t_check, "cli_seconds": t_cli, "cli_exit": proc.returncode, "cli_ok": cli_ok,
+        "within_goal": t_check < GOALS[dx] if dx in GOALS else None,
+        "cli_within_goal": t_cli < GOALS[dx] if dx in GOALS else None,
+        "peak_traced_mb": peak / 2**20,
+        "reference_dlyap_seconds": t_ref, "check_over_reference": t_check / t_ref,
+        "log_Pi": d["classes"]["Pi"]["log_size"], "log_M": d["classes"]["M"]["log_size"],
+        "thm7_bound": d["theorems"]["thm7"]["bound"], "lmi_skipped": rep.stability.lmi is None,
+        "stability_C": rep.stability.C, "stability_eta": rep.stability.eta,
+    }
+
+
+def run(quick: bool) -> dict:
+    """The LMI comparison at dx=10 and ``check`` at dx=100 and dx=300 (du=10)."""
+    out = {"lmi": _lmi_part(quick)}
+    with tempfile.TemporaryDirectory() as tmp:
+        out["scale"] = [_scale_case(dx, 10, Path(tmp)) for dx in (100, 300)]
+    return out
+
+
+if __name__ == "__main__":
     print(json.dumps(run(quick=True), indent=2))

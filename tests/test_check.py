@@ -220,3 +220,59 @@ def test_kmeans_fails_rtvc_but_theorem6_does_not_apply():
     thm6 = rep.theorems["thm6"]
     assert not thm6.applies
     assert any("not implied" in r for r in thm6.reasons)
+
+
+# --- reports that say what the numbers say -----------------------------------------------------------
+
+def test_h2_term_is_printed_in_words_with_its_inequality():
+    # L Gamma < 1 here (Gamma = 0.1 / (1 - 0.5) = 0.2, L = 0.1): Proposition 5's k makes the H^2 term vanish
+    small = check(_instance([[0.5]], [[0.1]], [[-0.1]], bins=64), **FAST)
+    s = small.smoothness
+    L, G, k = 0.1, small.stability.Gamma, s["binning_rtvc"]["k"]
+    assert s["h2_term_vanishes"] is True
+    assert s["h2_inequality"]["lhs"] == pytest.approx(L * G * (k + 1), rel=1e-12)
+    assert s["h2_inequality"]["rhs"] == pytest.approx(k - 2, rel=1e-12)
+    text = small.format_text()
+    assert f"H^2 term vanishes           yes: L Gamma (k+1) = {L * G * (k + 1):.4g} < k - 2 = {k - 2:.4g}" in text
+    big = check(load_instance(INSTANCES / "lqr_binning.toml"), **FAST)
+    text = big.format_text()
+    assert "H^2 term vanishes           no: L Gamma (k+1) = " in text and " >= k - 2 = " in text
+    assert not any(w in line for line in text.splitlines() for w in (" True", " False", " None"))
+
+
+def test_vacuous_upper_bounds_are_called_vacuous():
+    inst = load_instance(INSTANCES / "lqr_binning.toml")
+    rep = check(inst, **FAST)
+    applicable = [rep.theorems[k] for k in ("thm2", "thm3", "thm7") if rep.theorems[k].applies]
+    assert applicable and all(t.bound >= inst.horizon for t in applicable)
+    assert all(t.status == "applies but vacuous (bound >= H)" and t.vacuous for t in applicable)
+    assert rep.exit_code == 0 and rep.upper_bound_applies and not rep.upper_bound_informative
+    text = rep.format_text()
+    assert "upper bound applies: applies but vacuous (every applicable upper bound >= H = 50) (exit 0)" in text
+    assert "upper bound applies: yes" not in text
+    d = rep.to_dict()
+    assert d["theorems"]["thm7"]["vacuous"] is True and d["upper_bound_informative"] is False
+    # with enough data Theorem 7's statistical term shrinks below H: the same instance is informative
+    many = check(inst, n=10**9, **FAST)
+    assert many.theorems["thm7"].bound < inst.horizon and many.theorems["thm7"].status == "applies"
+    assert many.upper_bound_informative and "upper bound applies: yes (exit 0)" in many.format_text()
+
+
+def test_theorem7_on_noisy_transitions_carries_the_measured_violation():
+    from qbc_theory.checker.report import THM7_NOISY_CAVEAT
+    from qbc_theory.verification.claims import get_claim
+
+    doc = {"system": {"A": [[0.9, 0.2], [0.0, 0.7]], "B": [[0.0], [1.0]], "noise_std": 0.1},
+           "expert": {"kind": "linear", "K": [[-0.1, -0.2]]},
+           "quantizer": {"kind": "binning", "low": -2.0, "high": 2.0, "bins": 64}, "run": {"horizon": 20}}
+    noisy = check(instance_from_dict(doc), **FAST)
+    t7 = noisy.theorems["thm7"]
+    assert t7.applies and t7.caveat == THM7_NOISY_CAVEAT
+    assert "stated for noisy transitions; violated in our measurement (claim thm7.noisy)" in noisy.format_text()
+    assert noisy.to_dict()["theorems"]["thm7"]["caveat"].startswith("stated for noisy transitions")
+    doc["system"]["noise_std"] = 0.0
+    clean = check(instance_from_dict(doc), **FAST)
+    assert clean.theorems["thm7"].caveat is None and "violated in our measurement" not in clean.format_text()
+    # the caveat names a real claim about Theorem 7 (its verdict on small data is asserted in
+    # tests/test_cells_constructions.py::test_thm7_noisy_finding_on_small_data)
+    assert get_claim("thm7.noisy").theorem == "Theorem 7"

@@ -830,7 +830,7 @@ class StabilityReport:
 
 _METHODS = ("exact", "lmi", "lyapunov")
 
-LMI_MAX_DIM = 30
+LMI_MAX_DIM = 20
 """Largest ``dx`` for which :func:`analyze_stability` solves the comparison LMI by default."""
 
 
