@@ -323,3 +323,19 @@ def test_system_stability_rejects_a_linear_system():
 
     with pytest.raises(DimensionError, match="kind"):
         system_stability(LinearSystem([[0.5]], [[1.0]]))
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_input_objective_gives_the_smallest_input_constant_and_still_holds(seed):
+    A, B, G, C = contracting_lure(seed=seed)
+    for eta in (0.85, 0.95):
+        by_cond = incremental_certificate(A, B, G, C, (0.0, 1.0), eta=eta)
+        by_input = incremental_certificate(A, B, G, C, (0.0, 1.0), eta=eta, objective="input")
+        assert by_cond.certified and by_input.certified
+        # the input objective minimises C over every certificate at this rate, the cond one among them
+        assert by_input.C <= by_cond.C * (1 + 1e-5)
+    best = incremental_certificate(A, B, G, C, (0.0, 1.0), objective="input")
+    for slopes in ("random", "switch", "vertex"):
+        assert worst_bound_ratio(A, B, G, C, (0.0, 1.0), best.C_x0, best.C, best.eta, slopes=slopes) <= 1 + 1e-9
+    with pytest.raises(DimensionError, match="objective"):
+        incremental_certificate(A, B, G, C, (0.0, 1.0), objective="gamma")
