@@ -143,3 +143,86 @@ def test_catalog_is_complete_and_ordered():
     assert claims.claim_ids() == list(claims.ORDER)
     for c in claims._catalog():
         assert c.spec != c.control_spec
+
+
+# --- sequential seeds -----------------------------------------------------------------------------
+
+from qbc_theory.verification import claims as claims_mod  # noqa: E402
+from qbc_theory.verification.runner import cell_function, run_spec, spec_from_dict  # noqa: E402
+
+
+@cell_function("test.power_law", version="1")
+def _power_law_cell(params, seeds, seed):
+    """y = H^slope * lognormal noise, one spawned child per seed (the catalog's convention)."""
+    out = []
+    for child in seed.spawn(seeds):
+        z = np.random.default_rng(child).standard_normal()
+        out.append(params["H"] ** params["slope"] * math.exp(params["noise"] * z))
+    return {"y": out}
+
+
+@cell_function("test.unspawned", version="1")
+def _unspawned_cell(params, seeds, seed):
+    """A cell that seeds one generator from its sequence directly: new batches repeat the first seeds."""
+    z = np.random.default_rng(seed).standard_normal(seeds)
+    return {"y": list(params["H"] ** params["slope"] * np.exp(params["noise"] * z))}
+
+
+def _toy_spec(spec_id, slope, cell="test.power_law", noise=0.3, seeds=4):
+    return spec_from_dict({"id": spec_id, "cell": cell, "entropy": 1234, "params": {"slope": slope, "noise": noise},
+                           "grid": {"H": [8, 16, 32, 64]},
+                           "profiles": {"quick": {"seeds": seeds}, "full": {"seeds": seeds}}})
+
+
+def test_seed_batches_follow_the_first_seeds_bit_for_bit(tmp_path):
+    spec = _toy_spec("toy.e", 0.9)
+    small = run_spec(spec, backend="serial", out=tmp_path, progress=False)
+    grown = claims_mod.extend_seeds({"k": small}, specs={"toy.e": spec}, backend="serial", out=tmp_path,
+                                    progress=False)["k"]
+    big = run_spec(_toy_spec("toy.e", 0.9, seeds=8), backend="serial", out=tmp_path / "b", progress=False)
+    assert grown.seeds == 8 and grown.rows == big.rows
+    assert grown.rows[:4] == small.rows[:4]  # the first seeds are unchanged
+
+
+def test_a_cell_that_does_not_spawn_its_seeds_is_refused(tmp_path):
+    spec = _toy_spec("toy.u", 0.9, cell="test.unspawned")
+    small = run_spec(spec, backend="serial", out=tmp_path, progress=False)
+    got = claims_mod.extend_seeds({"k": small}, specs={"toy.u": spec}, backend="serial", out=tmp_path,
+                                  progress=False)["k"]
+    assert isinstance(got, claims_mod.SeedingError) and "does not spawn" in str(got)
+
+
+def _judge(tmp_path, slope, tol, max_seeds=None, noise=0.3, cell="test.power_law", sequential=True):
+    e, c = _toy_spec("toy.e", slope, cell=cell, noise=noise), _toy_spec("toy.c", 2.0, noise=noise)
+    test = SlopeTest("y", "H", 1.0, "<=", tol=tol, label="linear")
+    claim = Claim("toy", "T", "p", "toy.e", "toy.c", (test,), "control", max_seeds=max_seeds)
+    base = {s.id: run_spec(s, backend="serial", out=tmp_path, progress=False) for s in (e, c)}
+    (res,), tables = claims_mod.judge([claim], {"toy.e": e, "toy.c": c}, base, backend="serial", out=tmp_path,
+                                      profile="quick", progress=False, sequential=sequential)
+    return res, tables
+
+
+def test_sequential_seeds_resolve_a_flip_when_the_truth_is_inside(tmp_path):
+    # slope 0.9 against "<= 1": at 4 and 8 seeds the interval reaches above 1 (a flip with tol 0.3);
+    # 16 seeds narrow it until zero slack agrees
+    res, tables = _judge(tmp_path, 0.9, tol=0.3, max_seeds=64)
+    o = res.outcomes[0]
+    assert res.seeds["experiment"] == 16 and not o.flipped and o.status == o.strict_verdict == "consistent"
+    assert tables["toy.e"].seeds == res.seeds["experiment"]
+
+
+def test_a_flip_that_more_seeds_cannot_resolve_is_inconclusive(tmp_path):
+    # the truth on the edge (slope 1 against "<= 1"): it flips at every sample size
+    res, _ = _judge(tmp_path, 1.0, tol=0.3, max_seeds=16)
+    o = res.outcomes[0]
+    assert res.seeds["experiment"] == 16 and o.flipped and o.status == "inconclusive"
+    assert res.status == "inconclusive" and any("still flips at 16 seeds" in r for r in res.reasons)
+    # without sequential seeding the same claim is judged at the profile's 4 seeds
+    res0, _ = _judge(tmp_path, 1.0, tol=0.3, max_seeds=16, sequential=False)
+    assert res0.seeds["experiment"] == 4 and res0.outcomes[0].flipped
+
+
+def test_refused_sequential_seeds_are_reported(tmp_path):
+    res, _ = _judge(tmp_path, 1.0, tol=0.6, max_seeds=16, cell="test.unspawned")
+    assert res.seeds["experiment"] == 4 and res.status == "inconclusive"
+    assert any("sequential seeds refused" in r for r in res.reasons)

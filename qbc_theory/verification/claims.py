@@ -8,6 +8,9 @@ report.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import time
 
 import numpy as np
@@ -15,7 +18,7 @@ import numpy as np
 from ..model.validation import reject_unknown_kwargs
 from ..model.errors import SpecError
 from . import cells as _cells
-from .runner import ResultTable, builtin_spec_paths, load_spec, run_specs
+from .runner import Cell, ResultTable, Spec, builtin_spec_paths, code_version, load_spec, run_specs
 from .verdicts import (BoundTest, Claim, ClaimResult, SlopeTest, TestOutcome, VerifyReport, combine,
                        control_status)
 
@@ -33,6 +36,7 @@ __all__ = [
     "control_status",
     "evaluate",
     "verify",
+    "extend_seeds",
 ]
 
 
@@ -90,9 +94,209 @@ def evaluate(claim: Claim, table: ResultTable, control_table: ResultTable, rng=N
     return claim.evaluate(table, control_table, rng)
 
 
+@dataclasses.dataclass(frozen=True)
+class _SeedBatch(Spec):
+    """Seeds ``offset .. offset + count - 1`` of every cell of a base spec (sequential seeding).
+
+    Cell ``i`` of the base spec draws seed ``s`` from child ``s`` of its ``SeedSequence`` (the cell
+    functions spawn their seeds in order). The batch hands the cell function the same sequence with
+    ``n_children_spawned = offset``, so its ``count`` spawned children are exactly children
+    ``offset, offset + 1, ...``: the results of the first seeds are untouched (and stay cached),
+    and the extended table equals the one a run with ``offset + count`` seeds would give.
+    """
+
+    offset: int = 0
+    count: int = 0
+    base_id: str = ""
+
+    def resolved(self, profile: str = "quick"):
+        params, grid, _ = Spec.resolved(self, profile)
+        return params, grid, self.count
+
+    def cells(self, profile: str = "quick") -> list:
+        base = Spec(**_spec_fields(self)).cells(profile)
+        version = code_version(self.cell)
+        out = []
+        for c in base:
+            seed = np.random.SeedSequence(self.entropy, spawn_key=c.seed.spawn_key, n_children_spawned=self.offset)
+            key = hashlib.sha256(json.dumps(
+                {"spec": self.base_id, "cell": self.cell, "code_version": version, "params": c.params,
+                 "seeds": self.count, "seed_offset": self.offset, "entropy": self.entropy,
+                 "spawn_key": list(c.seed.spawn_key)},
+                sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
+            out.append(Cell(index=c.index, point=c.point, params=c.params, seeds=self.count, seed=seed, key=key))
+        return out
+
+
+def _spec_fields(spec) -> dict:
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(Spec)}
+
+
+def _batch(spec: Spec, offset: int, count: int) -> _SeedBatch:
+    fields = _spec_fields(spec)
+    fields["id"] = f"{spec.id}.seeds{offset}-{offset + count}"
+    return _SeedBatch(**fields, offset=offset, count=count, base_id=spec.id)
+
+
+class SeedingError(SpecError):
+    """A cell function does not draw its seeds as spawned children in order (sequential seeds refused)."""
+
+
+def _merge(table: ResultTable, extra: ResultTable, offset: int) -> ResultTable:
+    """The rows of ``table`` (seeds ``0 .. offset - 1``) followed, cell by cell, by ``extra``'s seeds."""
+    if table.seeds != offset:
+        raise SpecError(f"{table.spec_id}: expected {offset} seeds before the batch, found {table.seeds}")
+    if extra.columns != table.columns:
+        raise SpecError(f"{table.spec_id}: expected the measurements {list(table.columns)} in the seed batch, "
+                        f"found {list(extra.columns)}")
+    by_cell: dict = {}
+    for r in table.rows:
+        by_cell.setdefault(r["cell"], []).append(r)
+    for r in extra.rows:
+        by_cell.setdefault(r["cell"], []).append({**r, "seed": offset + r["seed"]})
+    _check_fresh_seeds(table, extra)
+    rows = tuple(r for cell in sorted(by_cell) for r in by_cell[cell])
+    run = dict(table.run)
+    run["seed_batches"] = [*table.run.get("seed_batches", []), {"offset": offset, "count": extra.seeds,
+                                                               "computed": extra.run.get("computed", []),
+                                                               "cached": extra.run.get("cached", [])}]
+    return dataclasses.replace(table, seeds=offset + extra.seeds, rows=rows, run=run)
+
+
+def _check_fresh_seeds(table: ResultTable, extra: ResultTable) -> None:
+    """Refuse a batch that repeats the first seeds (a cell that seeds a generator from its sequence
+    directly instead of spawning its seeds would hand back the same numbers)."""
+    first = {(r["cell"], r["seed"]): r for r in table.rows}
+    varying = [c for c in table.columns
+               if any(len({r[c] for r in table.rows if r["cell"] == i}) > 1 for i in {r["cell"] for r in table.rows})]
+    if not varying:
+        return
+    repeats = all(all(r[c] == first[(r["cell"], r["seed"])][c] for c in varying)
+                  for r in extra.rows if (r["cell"], r["seed"]) in first)
+    if repeats:
+        raise SeedingError(f"cell function {table.cell!r}: expected new seeds from spawned children "
+                           f"{table.seeds}.., found the first seeds' values again (it does not spawn its seeds "
+                           f"with seed.spawn(seeds)): sequential seeds are not available for {table.spec_id}")
+
+
+def extend_seeds(requests, *, specs: dict, backend: str = "processes", out="qbc-out", profile: str = "quick",
+                 scheduler=None, progress: bool = True, workers=None) -> dict:
+    """Double the seeds of several tables in one run (sequential seeding).
+
+    Parameters
+    ----------
+    requests : dict
+        ``{key: ResultTable}``: tables to extend from ``S`` to ``2 S`` seeds per cell.
+    specs : dict
+        Spec id -> :class:`Spec` of each table.
+    backend, out, profile, scheduler, progress, workers
+        As in :func:`qbc_theory.verification.runner.run_specs` (the new seeds are cached like any cell).
+
+    Returns
+    -------
+    dict
+        ``{key: ResultTable or SeedingError}``: the extended tables (bit-identical to a run with
+        ``2 S`` seeds) or the reason a table could not be extended.
+    """
+    batches, where = [], {}
+    for key, table in requests.items():
+        b = _batch(specs[table.spec_id], table.seeds, table.seeds)
+        if b.id not in where:
+            batches.append(b)
+            where[b.id] = len(batches) - 1
+    if not batches:
+        return {}
+    extra = run_specs(batches, backend=backend, out=out, profile=profile, scheduler=scheduler, progress=progress,
+                      workers=workers)
+    result = {}
+    for key, table in requests.items():
+        b = _batch(specs[table.spec_id], table.seeds, table.seeds)
+        try:
+            result[key] = _merge(table, extra[where[b.id]], table.seeds)
+        except SeedingError as exc:
+            result[key] = exc
+    return result
+
+
+def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw):
+    """Judge claims on their tables, doubling the seeds of tables whose slope tests flip (see :func:`verify`).
+
+    Parameters
+    ----------
+    chosen : sequence of Claim
+    specs : dict
+        Spec id -> :class:`Spec` (for the seed batches).
+    base : dict
+        Spec id -> :class:`ResultTable` at the profile's seeds.
+    sequential : bool
+    **run_kw
+        ``backend``, ``out``, ``profile``, ``scheduler``, ``progress``, ``workers`` for the batches.
+
+    Returns
+    -------
+    results : tuple of ClaimResult
+    tables : dict
+        Spec id -> the largest table a claim was judged on.
+    """
+    # one bootstrap stream per claim, keyed by its place in ORDER: a claim's intervals do not depend
+    # on which other claims were run
+    views = {c.id: {"e": base[c.spec], "c": base[c.control_spec]} for c in chosen}
+    refused: dict = {}
+    results = {}
+    pending = list(chosen)
+    while pending:
+        requests = {}
+        for c in pending:
+            res = c.evaluate(views[c.id]["e"], views[c.id]["c"], _claim_rng(c.id))
+            results[c.id] = res
+            if not sequential:
+                continue
+            for side, outs in (("e", res.outcomes), ("c", res.control_outcomes)):
+                table = views[c.id][side]
+                budget = c.seed_budget(base[table.spec_id].seeds)
+                if any(o.flipped for o in outs) and 2 * table.seeds <= budget and (c.id, side) not in refused:
+                    requests[(c.id, side)] = table
+        if not requests:
+            break
+        grown = extend_seeds(requests, specs=specs, **run_kw)
+        for (cid, side), t in grown.items():
+            if isinstance(t, SeedingError):
+                refused[(cid, side)] = str(t)
+            else:
+                views[cid][side] = t
+        pending = [c for c in chosen if any(k[0] == c.id for k in requests)]
+    final = []
+    for c in chosen:
+        res = results[c.id]
+        notes = [f"sequential seeds refused: {refused[(c.id, s)]}" for s in ("e", "c") if (c.id, s) in refused]
+        for side, outs in (("e", res.outcomes), ("c", res.control_outcomes)):
+            t = views[c.id][side]
+            if sequential and any(o.flipped for o in outs) and (c.id, side) not in refused:
+                notes.append(f"{'experiment' if side == 'e' else 'control'}: still flips at {t.seeds} seeds per "
+                             f"cell (budget {c.seed_budget(base[t.spec_id].seeds)}): inconclusive")
+        if notes:
+            res = dataclasses.replace(res, reasons=(*res.reasons, *notes))
+        final.append(res)
+    tables = dict(base)
+    for c in chosen:
+        for side, sid in (("e", c.spec), ("c", c.control_spec)):
+            if views[c.id][side].seeds > tables[sid].seeds:
+                tables[sid] = views[c.id][side]
+    return tuple(final), tables
+
+
 def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out", claims=None,
-           progress: bool = True, scheduler=None, workers=None, **kwargs) -> VerifyReport:
+           progress: bool = True, scheduler=None, workers=None, sequential: bool = True, family: int = 0,
+           **kwargs) -> VerifyReport:
     """Run the experiments of the claim catalog (reusing cached cells) and judge every claim.
+
+    **Sequential seeds.** When a slope test's verdict differs between its slack and zero slack
+    (:class:`SlopeTest`), the table it ran on (experiment or control) is extended by as many seeds
+    again (spawned children following the existing ones, so the first seeds' results are unchanged
+    and cached) and the claim is judged again; doubling stops when nothing flips or the next doubling
+    would exceed the claim's budget (:meth:`Claim.seed_budget`). A test that still flips is
+    ``inconclusive`` and its ``note`` says so. Each claim keeps its own tables, so its verdict does
+    not depend on which other claims were run; all is reproducible from the specs' entropies.
 
     Parameters
     ----------
@@ -101,6 +305,12 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
         As in :func:`qbc_theory.verification.runner.run_specs`; results are cached under ``out``.
     claims : list of str, optional
         Only these claim ids (default: the whole catalog).
+    sequential : bool
+        Add seeds to resolve slack flips (default True).
+    family : int
+        With ``family = N > 0``, also run each claim that supports it on ``N`` random instances of
+        its hypothesis class and a worst-case search (:mod:`qbc_theory.verification.family`); the
+        outcome is in ``report.families`` and ``out/family/``.
 
     Returns
     -------
@@ -115,6 +325,8 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
     reject_unknown_kwargs("verify", kwargs)
     if profile not in ("quick", "full"):
         raise SpecError(f"profile: expected 'quick' or 'full', found {profile!r}")
+    if isinstance(family, bool) or not isinstance(family, int) or family < 0:
+        raise SpecError(f"family: expected a number of instances >= 0, found {family!r}")
     chosen = [get_claim(c) for c in claims] if claims else list(_catalog())
     paths = _builtin_specs()
     needed = []
@@ -125,13 +337,17 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
             if sid not in needed:
                 needed.append(sid)
     t0 = time.perf_counter()
-    specs = [load_spec(paths[s]) for s in needed]
-    tables = dict(zip(needed, run_specs(specs, backend=backend, out=out, profile=profile,
-                                        scheduler=scheduler, progress=progress, workers=workers)))
-    # one bootstrap stream per claim, keyed by its place in ORDER: a claim's intervals do not depend
-    # on which other claims were run
-    results = tuple(c.evaluate(tables[c.spec], tables[c.control_spec], _claim_rng(c.id)) for c in chosen)
-    report = VerifyReport(results, profile, round(time.perf_counter() - t0, 3), tables)
+    specs = {s: load_spec(paths[s]) for s in needed}
+    run_kw = dict(backend=backend, out=out, profile=profile, scheduler=scheduler, progress=progress, workers=workers)
+    base = dict(zip(needed, run_specs([specs[s] for s in needed], **run_kw)))
+    results, tables = judge(chosen, specs, base, sequential=sequential, **run_kw)
+    families = None
+    if family:
+        from .family import run_families
+
+        families = run_families(chosen, family, profile=profile, out=out, backend=backend, workers=workers,
+                                progress=progress)
+    report = VerifyReport(results, profile, round(time.perf_counter() - t0, 3), tables, families=families)
     _write(out, profile, report)
     return report
 

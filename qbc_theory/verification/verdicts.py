@@ -523,11 +523,15 @@ class VerifyReport:
     profile: str
     seconds: float
     tables: dict = field(default_factory=dict, compare=False, repr=False)
+    families: object = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        """``{"claims": [...], "seconds": float, "profile": str}``."""
-        return {"claims": [r.to_dict() for r in self.results], "seconds": self.seconds,
-                "profile": self.profile}
+        """``{"claims": [...], "seconds": float, "profile": str}`` (and ``"families"`` after
+        ``verify(..., family=N)``)."""
+        out = {"claims": [r.to_dict() for r in self.results], "seconds": self.seconds, "profile": self.profile}
+        if self.families is not None:
+            out["families"] = self.families.to_dict()
+        return out
 
     def format_text(self) -> str:
         """The verdict table: status, first test, tightness of the bound tests, power of the first slope
@@ -558,6 +562,9 @@ class VerifyReport:
         lines.append("")
         lines.append(f"{len(self.results)} claims: " + ", ".join(f"{v} {k}" for k, v in counts.items())
                      + f" ({self.seconds:.1f} s, profile {self.profile})")
+        if self.families is not None:
+            lines.append("")
+            lines.append(self.families.format_text().rstrip("\n"))
         return "\n".join(lines) + "\n"
 
 
