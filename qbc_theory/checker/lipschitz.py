@@ -103,7 +103,8 @@ def mlp_lipschitz(weights) -> float:
     Cao & Xie 2026, Proposition 5; THEORY.md section 8b.
     """
     if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__") or len(weights) == 0:
-        raise DimensionError(f"weights: expected a non-empty sequence of layer matrices, found {type(weights).__name__}")
+        raise DimensionError("weights: expected a non-empty sequence of layer matrices, found "
+                             f"{type(weights).__name__}")
     mats = [as_matrix(f"weights[{i}]", w) for i, w in enumerate(weights)]
     column = all(mats[i + 1].shape[1] == mats[i].shape[0] for i in range(len(mats) - 1))
     row = all(mats[i + 1].shape[0] == mats[i].shape[1] for i in range(len(mats) - 1))
