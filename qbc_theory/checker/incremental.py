@@ -757,9 +757,8 @@ def system_stability(system, *, H=None, eta=None, rng=None, trajectories=200, ho
     compares runs from the same initial state, so only the input constant ``C`` matters; on 10-state
     examples this certifies a ``Gamma`` 15-30% smaller than minimising ``cond(P)``); when certified,
     coupled runs of the true system are sampled as a cross-check (a refutation would be a bug).
-    Callable: the user's
-    ``C, eta`` or ``Gamma`` are labelled ``"declared, not certified"`` and sampled for evidence against
-    them; a refuted declaration is not P-IISS.
+    Callable: the user's ``C, eta`` or ``Gamma`` are labelled ``"declared, not certified"`` and sampled
+    for evidence against them; a refuted declaration is not P-IISS.
 
     .. math::
 
