@@ -1,4 +1,5 @@
-"""Cells and claims of qbc_theory.verification.cells.theorem2: thm2.rate_n, thm2.horizon, prop4.regression, thm1.explicit."""
+"""Cells and claims of qbc_theory.verification.cells.theorem2 (thm2.rate_n, thm2.horizon) and .reduction
+(prop4.regression, thm1.explicit)."""
 
 import dataclasses
 import math
@@ -9,6 +10,7 @@ import scipy.integrate
 import scipy.stats
 
 from qbc_theory import bounds
+from qbc_theory.verification.cells import reduction as red
 from qbc_theory.verification.cells import theorem2 as t2
 from qbc_theory.verification.claims import BoundTest, SlopeTest, evaluate, get_claim
 from qbc_theory.model.errors import DimensionError, SpecError
@@ -85,19 +87,19 @@ def test_grid_class_size():
 def test_thm1_terms_sum_to_the_library_expression():
     values = dict(H=12, delta_iiss=0.001, tv=0.2, p_far=0.003, kappa=0.7, Gamma=2.5, eps_q=0.01,
                   eps_prime=0.02, L_r=0.5)
-    terms = t2.thm1_terms(**values)
+    terms = red.thm1_terms(**values)
     expr = bounds.get("thm1", form="explicit").explicit
     direct = float(expr.subs({s: values[s.name] for s in expr.free_symbols}))
     assert terms["total"] == pytest.approx(direct, rel=1e-12)
     # each term is the part of the expression carrying its symbol
     assert terms["tv"] == pytest.approx(12 * 0.2, rel=1e-12)
     assert terms["iiss"] == pytest.approx(144 * 0.001, rel=1e-12)
-    zeros = t2.thm1_terms(**dict(values, delta_iiss=0.0, tv=0.0, p_far=0.0, kappa=0.0))
+    zeros = red.thm1_terms(**dict(values, delta_iiss=0.0, tv=0.0, p_far=0.0, kappa=0.0))
     assert zeros["iiss"] == zeros["tv"] == zeros["far"] == zeros["kappa"] == 0.0
     with pytest.raises(TypeError):
-        t2.thm1_terms(H=1)
+        red.thm1_terms(H=1)
     with pytest.raises(DimensionError):
-        t2.thm1_terms(**dict(values, tv=-0.1))
+        red.thm1_terms(**dict(values, tv=-0.1))
 
 
 def test_state_blind_mle_recovers_the_marginal(rng):
@@ -179,7 +181,7 @@ def test_thm2_cell_rejects_bad_parameters():
 
 def test_thm1_cell_terms():
     p = _params("thm1.explicit", n=32, eval=300)
-    out = t2.thm1_terms_cell(p, 2, np.random.SeedSequence(3))
+    out = red.thm1_terms_cell(p, 2, np.random.SeedSequence(3))
     _finite_output(out, 2)
     parts = np.sum([out[f"thm1_{k}"] for k in ("iiss", "tv", "far", "kappa", "lipschitz")], axis=0)
     np.testing.assert_allclose(out["thm1"], parts, rtol=1e-12)
@@ -187,12 +189,12 @@ def test_thm1_cell_terms():
     np.testing.assert_allclose(out["thm1_tv"], 10 * np.asarray(out["tv"]), rtol=1e-12)
     assert out["Gamma"] == pytest.approx(2.0, rel=1e-8)  # sum_j 0.5^j
     with pytest.raises(SpecError):
-        t2.thm1_terms_cell(dict(p, A=[[1.1]]), 1, np.random.SeedSequence(0))
+        red.thm1_terms_cell(dict(p, A=[[1.1]]), 1, np.random.SeedSequence(0))
 
 
 def test_prop4_cell():
     p = _params("prop4.regression", smoothing=0.2, n=5, eval=300)
-    out = t2.prop4_regression_cell(p, 2, np.random.SeedSequence(4))
+    out = red.prop4_regression_cell(p, 2, np.random.SeedSequence(4))
     _finite_output(out, 2)
     assert out["kappa"] == 2.5
     eps = np.asarray(out["eps_reg"])
@@ -205,7 +207,7 @@ def test_prop4_cell():
 
 def test_lipschitz_cell_matches_the_closed_form():
     p = _params("thm1.explicit.control", H=6)
-    out = t2.lipschitz_reduction_cell(p, 2, np.random.SeedSequence(5))
+    out = red.lipschitz_reduction_cell(p, 2, np.random.SeedSequence(5))
     _finite_output(out, 2)
     # x_1 = 0, no noise: the learner stays at 0 and the expert's state is g_h = sum_{j<h-1} 1.5^j delta
     delta, gaps = 0.001, [0.0]

@@ -1,7 +1,7 @@
 r"""Theorem 2, Theorem 1's explicit form and Proposition 4 on stable linear systems.
 
-Claims ``thm2.rate_n``, ``thm2.horizon``, ``prop4.regression`` and ``thm1.explicit`` of the catalog
-(:mod:`qbc_theory.verification.claims`). Every number below comes from the spec's ``[params]``; the built-in specs
+Claims ``thm2.rate_n`` and ``thm2.horizon`` of the catalog (:mod:`qbc_theory.verification.claims`);
+``thm1.explicit`` and ``prop4.regression`` live in :mod:`.reduction` (they share the instance and helpers). Every number below comes from the spec's ``[params]``; the built-in specs
 use the values quoted here.
 
 **The Theorem 2 instance** (cells ``thm2.regret`` and ``thm1.terms``), chosen so that every hypothesis
@@ -58,27 +58,24 @@ Cao & Xie 2026, Theorems 1 and 2, Proposition 4, Appendix A and the appendix's L
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.special
-import sympy
 
 from ...theory import bounds
 from ...engine import learning, rollout
 from ...model.validation import as_int, as_real, describe
 from ...checker.report import clip_exit_bound
 from ..verdicts import BoundTest, Claim, SlopeTest
-from ...engine.constructions import lipschitz_example
 from ...model.dynamics import LinearSystem
 from ...model.errors import DimensionError, SpecError
-from ...model.experts import ArctanExpert, LinearExpert
+from ...model.experts import LinearExpert
 from ...model.quantizers import UniformBinning, quantize_actions
 from ...model.rewards import RegulationReward, TrackingReward
 from ..runner import cell_function
-from ...checker.stability import analyze_stability, gain_sum
+from ...checker.stability import analyze_stability
 
 __all__ = [
     "StateBlindGaussianPolicy",
@@ -86,11 +83,7 @@ __all__ = [
     "fit_state_blind",
     "grid_class_size",
     "gaussian_tv_1d",
-    "thm1_terms",
     "thm2_regret_cell",
-    "thm1_terms_cell",
-    "prop4_regression_cell",
-    "lipschitz_reduction_cell",
     "CLAIMS",
 ]
 
@@ -264,78 +257,6 @@ def gaussian_tv_1d(m1, s1, m2, s2) -> np.ndarray:
     return np.clip(tv, 0.0, 1.0)
 
 
-_THM1_LABELS = (("delta_iiss", "iiss"), ("tv", "tv"), ("p_far", "far"), ("kappa", "kappa"), ("L_r", "lipschitz"))
-
-
-@functools.lru_cache(maxsize=None)
-def _thm1_compiled():
-    """The library's explicit Theorem 1 split by term (label -> numpy function of the sorted symbols).
-
-    Each additive term is labelled by the first symbol of :data:`_THM1_LABELS` it contains; terms with
-    the same label (should the library write one term as a sum) are added up.
-    """
-    expr = bounds.get("thm1", form="explicit").explicit
-    syms = sorted(expr.free_symbols, key=lambda s: s.name)
-    parts: dict[str, sympy.Expr] = {}
-    for term in sympy.Add.make_args(expr):
-        present = {s.name for s in term.free_symbols}
-        label = next((lab for key, lab in _THM1_LABELS if key in present), None)
-        if label is None:
-            raise SpecError(f"thm1: expected every term to carry one of {[k for k, _ in _THM1_LABELS]}, "
-                            f"found the term {term}")
-        parts[label] = parts.get(label, sympy.S.Zero) + term
-    terms = tuple((lab, sympy.lambdify(syms, parts.get(lab, sympy.S.Zero), "numpy")) for _, lab in _THM1_LABELS)
-    return tuple(s.name for s in syms), terms
-
-
-def thm1_terms(**values) -> dict:
-    r"""Every additive term of Theorem 1's explicit form (from :mod:`qbc_theory.theory.bounds`) and their sum.
-
-    .. math::
-
-        |J(\pi_0) - J(\pi_2)| \le \underbrace{H^2 \delta_{IISS}}_{\text{iiss}}
-        + \underbrace{H\,TV}_{\text{tv}} + \underbrace{H p_d}_{\text{far}}
-        + \underbrace{H^2 \kappa \Gamma (\varepsilon_q + \varepsilon')}_{\text{kappa}}
-        + \underbrace{H L_r (\Gamma + 1)(\varepsilon_q + \varepsilon')}_{\text{lipschitz}} .
-
-    The terms are read off the library's expression (``bounds.get("thm1").explicit``), so a change
-    there changes them here. Zero values of ``delta_iiss``, ``tv`` and ``p_far`` (global P-IISS, an
-    exact learner) are accepted: the expression is evaluated directly, not through
-    :meth:`~qbc_theory.theory.bounds.Bound.evaluate`, whose ranges for those symbols are open at 0.
-
-    Parameters
-    ----------
-    **values : float
-        One value for each symbol of the explicit form (``H, delta_iiss, tv, p_far, kappa, Gamma,
-        eps_q, eps_prime, L_r``), all finite and non-negative.
-
-    Returns
-    -------
-    dict
-        ``{"iiss", "tv", "far", "kappa", "lipschitz", "total"}`` as floats.
-
-    Raises
-    ------
-    TypeError
-        On missing or unknown symbols.
-    DimensionError
-        On a negative or non-finite value.
-
-    References
-    ----------
-    Cao & Xie 2026, Theorem 1.
-    """
-    names, terms = _thm1_compiled()
-    missing = sorted(set(names) - set(values))
-    unknown = sorted(set(values) - set(names))
-    if missing or unknown:
-        raise TypeError(f"thm1_terms: expected values for {', '.join(names)}; missing {missing}, unknown {unknown}")
-    vals = [as_real(n, values[n], nonnegative=True) for n in names]
-    out = {label: float(f(*vals)) for label, f in terms}
-    out["total"] = float(sum(out[lab] for _, lab in _THM1_LABELS))
-    return out
-
-
 # --- instance construction from spec parameters ----------------------------------------------------
 
 def _linear_instance(p: dict):
@@ -488,198 +409,6 @@ def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> 
     return out
 
 
-@cell_function("thm1.terms", version="2")
-def thm1_terms_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
-    r"""Every term of Theorem 1's explicit form for the learned policy, against ``|J(pi*) - J(pi_hat)|``.
-
-    Theorem 1 with ``(pi0, pi0~) = (pi*, q#pi*)`` and ``(pi1, pi1~) = (rho o pi_hat, pi_hat)``, per seed:
-
-    * ``delta_iiss = 0``: ``rho(A) < 1`` makes the system globally P-IISS with the max-type gain
-      ``Gamma = sum_j ||A^j B||`` (:func:`qbc_theory.checker.stability.gain_sum`), so ``d = inf``;
-    * ``p_far``: the only way a quantization error exceeds the binning's sup ``eps_q`` is an action
-      leaving the clip range; its probability is bounded by :func:`qbc_theory.checker.report.clip_exit_bound`
-      and charged like the proof's bad event (regret at most ``H`` on it);
-    * ``tv``: ``TV(P-bar^0, P-bar^1) = TV(P^{q#pi*}, P^{pi_hat})`` (same dequantization kernel), bounded
-      by the hybrid argument ``sum_h E_{P^0} TV(q#pi*(.|x_h), pi_hat(.|x_h))`` along the expert's own
-      trajectories, and each step's TV of the quantized policies by that of the Gaussians before
-      quantization (:func:`gaussian_tv_1d`; a map never increases TV). Capped at 1;
-    * ``kappa = ||K_hat|| / (sqrt(2) sigma_hat)``: the learned policy is TVC (``eps' = 0``) with this
-      linear modulus;
-    * ``eps_q`` the binning's sup error, ``L_r`` the reward's Lipschitz constant.
-
-    ``ratio_thm1`` is the measured ``|J(pi*) - J(pi_hat)|`` divided by the sum (Theorem 1 holds for every
-    learned policy, so the ratio is at most 1 seed by seed, and so is its mean).
-
-    Parameters
-    ----------
-    params : dict
-        As :func:`thm2_regret_cell` (``learner``, ``box_*`` and ``delta`` are not used); the action
-        must be scalar.
-    seeds : int
-    seed : numpy.random.SeedSequence
-
-    Returns
-    -------
-    dict
-        Per seed: ``regret``, ``regret_signed``, ``tv``, ``kappa``, ``thm1_iiss``, ``thm1_tv``,
-        ``thm1_far``, ``thm1_kappa``, ``thm1_lipschitz``, ``thm1`` (their sum), ``ratio_thm1``,
-        ``converged`` (of the MLE's optimiser). Per cell:
-        ``one`` (= 1, the bound of ``ratio_thm1``), ``Gamma``, ``eps_q``, ``clip_exit``, ``L_r``.
-
-    Raises
-    ------
-    SpecError
-        If ``rho(A) >= 1`` or the action is not scalar.
-
-    References
-    ----------
-    Cao & Xie 2026, Theorem 1 and its proof.
-    """
-    system, expert, q, reward = _linear_instance(params)
-    if system.du != 1:
-        raise SpecError(f"B: expected a scalar action for the exact Gaussian TV, found du={system.du}")
-    if not system.spectral_radius < 1:
-        raise SpecError(f"A: expected rho(A) < 1 (global P-IISS), found {system.spectral_radius:g}")
-    H = as_int("H", params["H"], minimum=1)
-    n = as_int("n", params["n"], minimum=1)
-    N = as_int("eval", params["eval"], minimum=2)
-    Gamma = gain_sum(system.A, system.B).upper
-    eps_q = float(q.eps_sup)
-    exit_p = float(clip_exit_bound(system, expert, q, H))
-    cols = ("regret", "regret_signed", "tv", "kappa", "thm1_iiss", "thm1_tv", "thm1_far", "thm1_kappa",
-            "thm1_lipschitz", "thm1", "ratio_thm1", "converged")
-    out = {k: [] for k in cols}
-    for child in seed.spawn(seeds):
-        data_ss, eval_ss, tv_ss = child.spawn(3)
-        data = rollout.collect(system, expert, q, n, H, np.random.default_rng(data_ss))
-        fit = learning.fit_gaussian_mle(data.states, data.tokens, q)
-        out["converged"].append(float(fit.converged))
-        total, _, _, _, _ = _coupled_regrets(system, expert, q, fit.policy, reward, H, N, eval_ss)
-        noise = rollout.draw_noise(system, H, N, system.du, np.random.default_rng(tv_ss))
-        states = rollout.rollout(system, expert, reward, H, noise.x0, noise.w, noise.z).states
-        per_step = gaussian_tv_1d(states @ expert.K[0], expert.noise_std, states @ fit.K[0], fit.noise_std)
-        tv = float(min(1.0, per_step.mean(axis=1).sum()))
-        kappa = float(np.linalg.norm(fit.K, 2) / (math.sqrt(2.0) * fit.noise_std))
-        terms = thm1_terms(H=H, delta_iiss=0.0, tv=tv, p_far=exit_p, kappa=kappa, Gamma=Gamma, eps_q=eps_q,
-                           eps_prime=0.0, L_r=reward.lipschitz)
-        for key in ("iiss", "tv", "far", "kappa", "lipschitz"):
-            out[f"thm1_{key}"].append(terms[key])
-        out["thm1"].append(terms["total"])
-        out["regret"].append(abs(total))
-        out["regret_signed"].append(total)
-        out["tv"].append(tv)
-        out["kappa"].append(kappa)
-        out["ratio_thm1"].append(abs(total) / terms["total"])
-    out.update(one=1.0, Gamma=Gamma, eps_q=eps_q, clip_exit=exit_p, L_r=reward.lipschitz)
-    return out
-
-
-def _expert_data(system, expert, n, H, rng):
-    """States ``(n, H, dx)`` and raw actions ``(n, H, du)`` of ``n`` expert trajectories (no quantizer)."""
-    noise = rollout.draw_noise(system, H, n, system.du, rng)
-    traj = rollout.rollout(system, expert, _ZeroReward(), H, noise.x0, noise.w, noise.z)
-    return traj.states.swapaxes(0, 1), traj.actions.swapaxes(0, 1)
-
-
-def _training_error(system, expert, learner, H, N, rng) -> float:
-    r"""``sum_h E_{P^{pi*}} ||u*_h - u_hat_h||``: the learner's action at the expert's states.
-
-    Both policies act with the same standard normals ``z_h`` (a coupling of their action draws).
-    """
-    noise = rollout.draw_noise(system, H, N, system.du, rng)
-    states = rollout.rollout(system, expert, _ZeroReward(), H, noise.x0, noise.w, noise.z).states
-    total = 0.0
-    for h in range(H):
-        total += float(np.linalg.norm(expert.act(states[h], noise.z[h]) - learner.act(states[h], noise.z[h]),
-                                      axis=-1).mean())
-    return total
-
-
-class _ZeroReward:
-    def __call__(self, x, u):
-        return np.zeros(x.shape[0])
-
-
-@cell_function("prop4.regression", version="1")
-def prop4_regression_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
-    r"""Regression BC with Gaussian state smoothing against Proposition 4's explicit bound.
-
-    Per seed: ``n`` expert trajectories, least squares ``K_hat`` of the raw actions on the states
-    (:func:`qbc_theory.engine.learning.fit_regression`), learner ``K_hat (x + xi)``, ``xi ~ N(0, s^2 I)``, TVC
-    with ``kappa(r) = r / (2 s)``. Measured on ``eval`` trajectories: the regret (shared noise) and the
-    training error ``eps_reg = (1/H) sum_h E_{P^{pi*}} ||u*_h - u_hat_h||`` (the smoothing draw is part
-    of the learner's action). The bound
-
-    .. math::
-
-        J(\pi^*) - J(\hat\pi) \le \frac{\kappa C}{1-\eta} H^2 \varepsilon_{reg}
-        + L_r\Big(1 + \frac{C}{1-\eta}\Big) H \varepsilon_{reg}
-
-    is evaluated per seed with that seed's ``eps_reg`` (``bounds.get("prop4")``), ``(C, eta)`` from
-    :func:`qbc_theory.checker.stability.analyze_stability`.
-
-    Parameters
-    ----------
-    params : dict
-        ``A, B, noise_std, x0_std``; ``expert`` (``"arctan"``, the scalar 1-Lipschitz
-        :class:`~qbc_theory.model.experts.ArctanExpert`, or ``"linear"`` with ``K``); ``reward_scale``
-        (action tracking of the expert's mean); ``H``, ``n``, ``smoothing`` (``s > 0``), ``eval``.
-    seeds : int
-    seed : numpy.random.SeedSequence
-
-    Returns
-    -------
-    dict
-        Per seed: ``regret`` (``|J(pi*) - J(pi_hat)|``), ``regret_signed``, ``eps_reg``, ``train_err``
-        (``H eps_reg``), ``h_train`` (``H`` times it), ``bound``, ``ratio_prop4`` (``regret / bound``),
-        ``ratio_h`` (``regret / h_train``), ``k_hat``. Per cell: ``one``, ``kappa``, ``C``, ``eta``, ``L_r``.
-
-    References
-    ----------
-    Cao & Xie 2026, Proposition 4; Block et al. 2023, Lemma 3.1 (smoothing gives TVC).
-    """
-    system = LinearSystem(params["A"], params["B"], noise_std=params["noise_std"], x0_std=params["x0_std"])
-    kind = params.get("expert", "arctan")
-    if kind == "arctan":
-        expert = ArctanExpert()
-    elif kind == "linear":
-        expert = LinearExpert(params["K"])
-    else:
-        raise SpecError(f"expert: expected 'arctan' or 'linear', found {kind!r}")
-    expert.check_system(system)
-    reward = TrackingReward(expert, params["reward_scale"])
-    H = as_int("H", params["H"], minimum=1)
-    n = as_int("n", params["n"], minimum=1)
-    N = as_int("eval", params["eval"], minimum=2)
-    s = as_real("smoothing", params["smoothing"], positive=True)
-    st = _stability(system)
-    if not st.globally_p_iiss:
-        raise SpecError(f"A: expected rho(A) < 1 (global P-EIISS), found {st.spectral_radius:g}")
-    kappa = 1.0 / (2.0 * s)
-    prop4 = bounds.get("prop4", form="explicit")
-    cols = ("regret", "regret_signed", "eps_reg", "train_err", "h_train", "bound", "ratio_prop4", "ratio_h", "k_hat")
-    out = {k: [] for k in cols}
-    for child in seed.spawn(seeds):
-        data_ss, eval_ss, err_ss = child.spawn(3)
-        states, actions = _expert_data(system, expert, n, H, np.random.default_rng(data_ss))
-        learner = learning.fit_regression(states, actions, smoothing=s)
-        reg = rollout.regret(system, expert, learner, reward, H, N, np.random.default_rng(eval_ss))
-        train = _training_error(system, expert, learner, H, N, np.random.default_rng(err_ss))
-        eps_reg = train / H
-        b = float(prop4.evaluate(H=H, eps_reg=eps_reg, kappa=kappa, C=st.C, eta=st.eta, L_r=reward.lipschitz))
-        out["regret"].append(abs(reg.mean))
-        out["regret_signed"].append(reg.mean)
-        out["eps_reg"].append(eps_reg)
-        out["train_err"].append(train)
-        out["h_train"].append(H * train)
-        out["bound"].append(b)
-        out["ratio_prop4"].append(abs(reg.mean) / b)
-        out["ratio_h"].append(abs(reg.mean) / (H * train))
-        out["k_hat"].append(float(np.linalg.norm(learner.K, 2)))
-    out.update(one=1.0, kappa=kappa, C=st.C, eta=st.eta, L_r=reward.lipschitz)
-    return out
-
-
 @dataclass(frozen=True, eq=False)
 class ProgressReward:
     r"""A reward increasing in the first state coordinate, clipped to [0, 1].
@@ -723,76 +452,6 @@ class ProgressReward:
         return {"kind": "progress", "scale": self.scale, "lipschitz": self.lipschitz}
 
 
-@cell_function("reduction.lipschitz", version="1")
-def lipschitz_reduction_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
-    r"""The appendix's Lipschitz example measured against Theorem 1 and Proposition 4 as if its learner were smooth.
-
-    Instance (:func:`qbc_theory.engine.constructions.lipschitz_example`): ``x+ = A x + B u``,
-    ``rho(A) < 1 < rho(A + BK)``, expert ``K x + delta``, learner ``K x`` (deterministic, no
-    smoothing), reward :class:`ProgressReward` (the state gap shows in the regret). Every hypothesis
-    of Theorem 1 and Proposition 4 holds exactly except the smoothness of the learner: ``TV = 0``
-    (the dequantization kernel adds ``delta``, so both extended laws coincide),
-    ``delta_iiss = p_far = 0`` (global P-IISS, ``Gamma = sum_j ||A^j B||``; P-EIISS with ``(C, eta)``),
-    ``||u0_h - u~0_h|| = ||delta||`` exactly (the sup error and the regression error), ``eps' = 0``.
-    ``K x`` is deterministic, so it is not TVC; it is ``eps'``-RTVC only with the modulus
-    ``1{r > eps' / L}``, which does not vanish at ``Gamma (||delta|| + eps')`` since ``L Gamma > 1``.
-    The cell plugs in ``kappa = 0`` (the broken hypothesis) and returns
-
-    * ``ratio_thm1``: the measured ``|J(pi*) - J(pi_hat)|`` over Theorem 1's explicit form;
-    * ``ratio_prop4``: the same over Proposition 4's explicit form with the measured training error;
-    * ``ratio_h``: the same over ``H`` times the training error ``sum_h E||u*_h - u_hat_h||``
-      (Proposition 4's rate with constant 1; reported, not tested).
-
-    Parameters
-    ----------
-    params : dict
-        ``A, B, K, delta, x0_std, noise_std``, ``reward_scale``, ``H``, ``eval``.
-    seeds : int
-    seed : numpy.random.SeedSequence
-
-    Returns
-    -------
-    dict
-        Per seed: ``regret``, ``train_err``, ``h_train``, ``thm1``, ``prop4``, ``ratio_thm1``,
-        ``ratio_prop4``, ``ratio_h``. Per cell: ``one``, ``Gamma``, ``C``, ``eta``, ``L_r``,
-        ``rho_closed_loop``.
-
-    References
-    ----------
-    Cao & Xie 2026, Appendix (Lipschitz continuity is not enough), Theorem 1 and Proposition 4.
-    """
-    c = lipschitz_example(A=params["A"], B=params["B"], K=params["K"], delta=params["delta"],
-                          x0_std=params["x0_std"], noise_std=params["noise_std"])
-    system, expert, learner = c.system, c.expert, c.learner
-    reward = ProgressReward(params["reward_scale"])
-    H = as_int("H", params["H"], minimum=1)
-    N = as_int("eval", params["eval"], minimum=2)
-    st = _stability(system)
-    Gamma = st.Gamma
-    sup_err = float(np.linalg.norm(expert.offset))
-    prop4 = bounds.get("prop4", form="explicit")
-    cols = ("regret", "train_err", "h_train", "thm1", "prop4", "ratio_thm1", "ratio_prop4", "ratio_h")
-    out = {k: [] for k in cols}
-    for child in seed.spawn(seeds):
-        eval_ss, err_ss = child.spawn(2)
-        reg = rollout.regret(system, expert, learner, reward, H, N, np.random.default_rng(eval_ss))
-        train = _training_error(system, expert, learner, H, N, np.random.default_rng(err_ss))
-        t1 = thm1_terms(H=H, delta_iiss=0.0, tv=0.0, p_far=0.0, kappa=0.0, Gamma=Gamma, eps_q=sup_err,
-                        eps_prime=0.0, L_r=reward.lipschitz)["total"]
-        p4 = float(prop4.evaluate(H=H, eps_reg=train / H, kappa=0.0, C=st.C, eta=st.eta, L_r=reward.lipschitz))
-        out["regret"].append(abs(reg.mean))
-        out["train_err"].append(train)
-        out["h_train"].append(H * train)
-        out["thm1"].append(t1)
-        out["prop4"].append(p4)
-        out["ratio_thm1"].append(abs(reg.mean) / t1)
-        out["ratio_prop4"].append(abs(reg.mean) / p4)
-        out["ratio_h"].append(abs(reg.mean) / (H * train))
-    out.update(one=1.0, Gamma=Gamma, C=st.C, eta=st.eta, L_r=reward.lipschitz,
-               rho_closed_loop=float(c.params["rho_closed_loop"]))
-    return out
-
-
 # --- claims ----------------------------------------------------------------------------------------
 
 # thm2.rate_n: Theorem 2's statistical term is H sqrt(6 log(2|Pi|/delta) / n). With |Pi| the 1/n-grid of
@@ -832,29 +491,5 @@ CLAIMS = (
                  "saturates at: escapes grow like 1.5^H (Theorem 2's bound needs C, eta and is not evaluated)"),
         control_tests=(SlopeTest(value="regret", along="H", predicted=2.0, relation="<=", tol=_HORIZON_TOL,
                                  label=f"slope of |J(pi*) - J(pi_hat)| in H <= 2 (+{_HORIZON_TOL:g})"),),
-    ),
-    Claim(
-        id="prop4.regression",
-        theorem="Proposition 4",
-        predicted=("regret of Gaussian-smoothed regression BC <= kappa C/(1-eta) H^2 eps_reg + "
-                   "L_r (1 + C/(1-eta)) H eps_reg (eps_reg the measured training error)"),
-        spec="prop4.regression",
-        control_spec="prop4.regression.control",
-        tests=(BoundTest(value="ratio_prop4", bound="one", kind="upper",
-                         label="|J(pi*) - J(pi_hat)| / Proposition 4's explicit bound <= 1"),),
-        control=("the appendix's Lipschitz example, learner K x without smoothing (not TVC), formula "
-                 "evaluated with kappa = 0: the regret compounds like rho(A + BK)^H = 1.5^H"),
-    ),
-    Claim(
-        id="thm1.explicit",
-        theorem="Theorem 1",
-        predicted=("|J(pi*) - J(pi_hat)| <= H^2 delta_iiss + H TV + H p_d + H^2 kappa Gamma (eps_q + eps') "
-                   "+ H L_r (Gamma + 1)(eps_q + eps'), every term computed for the learned policy"),
-        spec="thm1.explicit",
-        control_spec="thm1.explicit.control",
-        tests=(BoundTest(value="ratio_thm1", bound="one", kind="upper",
-                         label="|J(pi*) - J(pi_hat)| / Theorem 1's explicit sum <= 1"),),
-        control=("the appendix's Lipschitz example: every hypothesis holds exactly except the learner's "
-                 "RTVC (deterministic K x, L Gamma = 2 > 1), plugged in as kappa = 0"),
     ),
 )

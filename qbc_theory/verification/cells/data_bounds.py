@@ -1,0 +1,274 @@
+r"""Data-dependent evaluation of Theorem 1: every term measured on the instance and the learned policy.
+
+The a-priori (worst-case) explicit bounds of the catalog replace each quantity of Theorem 1 by its
+worst case: the statistical term by the MLE guarantee ``H sqrt(6 log(2|Pi|/delta)/n)`` (or
+``24 H log(2|Pi|/delta)/n``), the state deviation by the max-type gain ``Gamma`` times the *sup*
+quantization error, the smoothness modulus by the class's steepest member. This module evaluates the
+same inequality with the quantities of the run instead (Cao & Xie 2026, Theorem 1):
+
+.. math::
+
+    |J(\pi^*) - J(\hat\pi)| \le H^2 \delta_{IISS} + H\,\mathrm{TV}(\bar P^0, \bar P^1) + H p_d
+      + H\,\mathbb E_{\bar P^0} \sum_{h=1}^{H} \Big[\kappa(\gamma_h)
+      + \frac{L_r}{H}\big(\gamma_h + \|u^0_h - \tilde u^0_h\| + \varepsilon'\big)\Big],
+    \qquad \gamma_h = \sum_{k<h} \|A^{h-1-k} B\| \big(\|u^0_k - \tilde u^0_k\| + \varepsilon'\big),
+
+with ``(pi0, pi0~) = (pi*, q#pi*)`` and ``(pi1, pi1~) = (rho o pi_hat, pi_hat)``:
+
+* ``TV`` is the total variation between the two extended trajectory laws. Both share the dynamics
+  and the dequantization kernel, so their likelihood ratio on a trajectory of ``P-bar^0`` (an expert
+  rollout with tokens ``t_h = q(u_h)``) is ``Lambda = prod_h pi_hat(t_h | x_h) / q#pi*(t_h | x_h)`` and
+  ``TV = E_0[(1 - Lambda)_+]`` exactly (:func:`trajectory_tv`); a Monte Carlo mean over rollouts, to
+  which the cells add two standard errors.
+* ``gamma_h`` is the exact P-IISS gain of a linear system (the open-loop impulse response
+  ``||A^j B||``, :func:`iiss_gamma`), applied to the quantization errors actually met along the
+  expert's rollouts (not their supremum).
+* ``kappa`` is the learned policy's own modulus (for a quantized Gaussian learner the exact TV modulus
+  ``erf(||K_hat|| r / (2 sqrt 2 sigma_hat))``, for a deterministic binned one Proposition 5's
+  ``1{r > (eps' - 2 eps_q) / L_hat}``).
+
+Theorem 1 holds for every admissible ``(eps', kappa)`` and every coupling, so the minimum over a grid
+of ``eps'`` (:func:`thm1_data_bound_binned`) is still a bound.
+
+This module registers no cell and defines no claim (``CLAIMS = ()``); the cells of
+:mod:`.theorem2`, :mod:`.reduction` and :mod:`.linear` call it.
+
+References
+----------
+Cao & Xie 2026, Theorem 1 and its proof; Proposition 5 (binning modulus).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.special
+
+from ...model.errors import DimensionError
+from ...model.validation import as_int, as_real
+
+__all__ = [
+    "gain_profile",
+    "iiss_gamma",
+    "trajectory_tv",
+    "thm1_data_terms",
+    "thm1_data_bound_binned",
+    "gaussian_tv_modulus",
+    "CLAIMS",
+]
+
+CLAIMS: tuple = ()
+
+
+def gain_profile(A, B, H) -> np.ndarray:
+    r"""The open-loop impulse response ``g_j = ||A^j B||_2`` for ``j = 0, ..., H - 1``.
+
+    .. math::
+
+        \|x^0_{t+1} - x^1_{t+1}\| \le \sum_{k \le t} g_{t-k}\, \|u^0_k - u^1_k\|
+        \quad\text{(shared noise, } x^+ = A x + B u + w\text{)}.
+
+    Parameters
+    ----------
+    A : (dx, dx) array_like
+    B : (dx, du) array_like
+    H : int
+
+    Returns
+    -------
+    (H,) ndarray
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3; THEORY.md section 8.
+    """
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    B = np.atleast_2d(np.asarray(B, dtype=float))
+    if A.shape[0] != A.shape[1] or B.shape[0] != A.shape[0]:
+        raise DimensionError(f"A, B: expected (dx, dx) and (dx, du), found {A.shape} and {B.shape}")
+    H = as_int("H", H, minimum=1)
+    out = np.empty(H)
+    M = B.copy()
+    for j in range(H):
+        out[j] = np.linalg.norm(M, 2)
+        M = A @ M
+    return out
+
+
+def iiss_gamma(gains, gaps) -> np.ndarray:
+    r"""The exact linear P-IISS modulus along each trajectory.
+
+    .. math::
+
+        \gamma_h = \sum_{k=1}^{h-1} g_{h-1-k}\, r_k, \qquad \gamma_1 = 0,
+
+    for per-step action gaps ``r_k`` (here quantization error plus ``eps'``).
+
+    Parameters
+    ----------
+    gains : (H,) array_like
+        ``g_j`` from :func:`gain_profile`.
+    gaps : (N, H) array_like
+        ``r_k >= 0`` per trajectory and step.
+
+    Returns
+    -------
+    (N, H) ndarray
+        ``gamma_h``: the bound on the state gap at step ``h``.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 3 and Theorem 1.
+    """
+    g = np.asarray(gains, dtype=float)
+    r = np.asarray(gaps, dtype=float)
+    if r.ndim != 2 or g.ndim != 1 or g.size < r.shape[1]:
+        raise DimensionError(f"gaps: expected (N, H) with H <= {g.size} gains, found {r.shape}")
+    H = r.shape[1]
+    out = np.zeros_like(r)
+    for h in range(1, H):
+        out[:, h] = r[:, :h] @ g[h - 1::-1][:h]
+    return out
+
+
+def trajectory_tv(log_ratio) -> tuple[float, float]:
+    r"""Total variation between two trajectory laws from per-step log likelihood ratios.
+
+    Trajectories are drawn from ``P^0``; ``log_ratio[i, h] = log p^1_h(t_h | x_h) - log p^0_h(t_h | x_h)``
+    for the policies' token laws (the dynamics and dequantization factors cancel). Then
+
+    .. math::
+
+        \mathrm{TV}(P^0, P^1) = \mathbb E_{P^0}\Big[\big(1 - \textstyle\prod_h \Lambda_h\big)_+\Big],
+
+    estimated by the mean over the ``N`` trajectories, with its standard error. ``-inf`` entries
+    (a token ``P^1`` cannot produce) contribute 1.
+
+    Parameters
+    ----------
+    log_ratio : (N, H) array_like
+
+    Returns
+    -------
+    tv, se : float
+        Estimate in ``[0, 1]`` and its Monte Carlo standard error.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 1 (the TV term) and Appendix A.
+    """
+    lr = np.asarray(log_ratio, dtype=float)
+    if lr.ndim != 2 or lr.shape[0] < 2 or np.any(np.isnan(lr)):
+        raise DimensionError(f"log_ratio: expected an (N >= 2, H) array without NaN, found shape {lr.shape}")
+    total = np.minimum(lr.sum(axis=1), 0.0)  # (1 - e^s)_+ only depends on min(s, 0)
+    v = -np.expm1(total)
+    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
+
+
+def gaussian_tv_modulus(gain_norm: float, sigma: float):
+    r"""The exact TV modulus of a (quantized) Gaussian linear policy ``q#N(K x, sigma^2 I)``.
+
+    .. math::
+
+        \kappa(r) = \operatorname{erf}\Big(\frac{\|K\| r}{2\sqrt2\,\sigma}\Big)
+        \ \ge\ \mathrm{TV}\big(N(Kx, \sigma^2 I), N(Kx', \sigma^2 I)\big) \quad (\|x - x'\| \le r),
+
+    and a quantizer never increases TV. It is at most the linear modulus ``||K|| r / (sqrt 2 sigma)``.
+
+    Returns
+    -------
+    callable
+        Vectorised ``kappa``.
+
+    References
+    ----------
+    Cao & Xie 2026, Definition 4; THEORY.md section 3.
+    """
+    k = as_real("gain_norm", gain_norm, nonnegative=True)
+    s = as_real("sigma", sigma, positive=True)
+    return lambda r: scipy.special.erf(k * np.asarray(r, dtype=float) / (2.0 * math.sqrt(2.0) * s))
+
+
+def thm1_data_terms(*, H, tv, p_far, errors, gains, L_r, kappa, eps_prime=0.0, delta_iiss=0.0) -> dict:
+    r"""Theorem 1's right-hand side with every term measured (see the module docstring).
+
+    Parameters
+    ----------
+    H : int
+    tv, p_far, delta_iiss : float
+        In ``[0, 1]``.
+    errors : (N, H) array_like
+        Quantization errors ``||u^0_h - q(u^0_h)||`` along ``N`` expert rollouts.
+    gains : (H,) array_like
+        :func:`gain_profile` of the system.
+    L_r : float
+    kappa : callable
+        The learner's ``eps'``-RTVC modulus (vectorised).
+    eps_prime : float
+
+    Returns
+    -------
+    dict
+        ``iiss, tv, far, kappa, lipschitz`` and ``total``.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 1.
+    """
+    H = as_int("H", H, minimum=1)
+    e = np.asarray(errors, dtype=float)
+    if e.ndim != 2 or e.shape[1] != H:
+        raise DimensionError(f"errors: expected shape (N, {H}), found {e.shape}")
+    ep = as_real("eps_prime", eps_prime, nonnegative=True)
+    gam = iiss_gamma(gains, e + ep)
+    out = {
+        "iiss": H * H * as_real("delta_iiss", delta_iiss, nonnegative=True),
+        "tv": H * min(1.0, as_real("tv", tv, nonnegative=True)),
+        "far": H * as_real("p_far", p_far, nonnegative=True),
+        "kappa": H * float(np.minimum(1.0, kappa(gam)).sum(axis=1).mean()),
+        "lipschitz": as_real("L_r", L_r, nonnegative=True) * float((gam + e + ep).sum(axis=1).mean()),
+    }
+    out["total"] = float(sum(out.values()))
+    return out
+
+
+def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q, k_grid) -> dict:
+    r"""Theorem 1 for a deterministic learner ``q(pi_hat(x))`` through a binning, minimised over ``eps'``.
+
+    By Proposition 5 (ii), for every ``eps' = k eps_q`` with ``k > 2`` the learner is ``eps'``-RTVC with
+    ``kappa(r) = 1{r > (eps' - 2 eps_q) / L}``, ``L`` the learned map's Lipschitz constant. Each
+    ``k`` gives a valid bound (:func:`thm1_data_terms`); the smallest is returned with its ``k``.
+
+    Parameters
+    ----------
+    H, tv, p_far, errors, gains, L_r
+        As :func:`thm1_data_terms`.
+    lipschitz : float
+        ``L > 0``.
+    eps_q : float
+        The binning's sup error.
+    k_grid : array_like
+        Values of ``k > 2`` to try.
+
+    Returns
+    -------
+    dict
+        The terms of the best ``k``, plus ``k``.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 1 and Proposition 5 (ii).
+    """
+    L = as_real("lipschitz", lipschitz, positive=True)
+    eq = as_real("eps_q", eps_q, positive=True)
+    best = None
+    for k in np.asarray(k_grid, dtype=float):
+        if not k > 2:
+            raise DimensionError(f"k_grid: expected values > 2 (Proposition 5 (ii)), found {k:g}")
+        d0 = (k - 2.0) * eq / L
+        terms = thm1_data_terms(H=H, tv=tv, p_far=p_far, errors=errors, gains=gains, L_r=L_r,
+                                kappa=lambda r, d0=d0: (np.asarray(r) > d0).astype(float), eps_prime=k * eq)
+        if best is None or terms["total"] < best["total"]:
+            best = dict(terms, k=float(k))
+    return best
