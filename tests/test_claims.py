@@ -226,3 +226,19 @@ def test_refused_sequential_seeds_are_reported(tmp_path):
     res, _ = _judge(tmp_path, 1.0, tol=0.6, max_seeds=16, cell="test.unspawned")
     assert res.seeds["experiment"] == 4 and res.status == "inconclusive"
     assert any("sequential seeds refused" in r for r in res.reasons)
+
+
+@cell_function("test.pooled", version="1")
+def _pooled_cell(params, seeds, seed):
+    """A cell whose per-cell 'bound' is a mean over its seeds (it pools them)."""
+    ys = [params["H"] ** params["slope"] * math.exp(params["noise"] * np.random.default_rng(c).standard_normal())
+          for c in seed.spawn(seeds)]
+    return {"y": ys, "pooled": float(np.mean(ys))}
+
+
+def test_a_cell_that_pools_its_seeds_is_refused(tmp_path):
+    spec = _toy_spec("toy.p", 0.9, cell="test.pooled")
+    small = run_spec(spec, backend="serial", out=tmp_path, progress=False)
+    got = claims_mod.extend_seeds({"k": small}, specs={"toy.p": spec}, backend="serial", out=tmp_path,
+                                  progress=False)["k"]
+    assert isinstance(got, claims_mod.SeedingError) and "pools its seeds" in str(got) and "pooled" in str(got)

@@ -164,11 +164,29 @@ def _merge(table: ResultTable, extra: ResultTable, offset: int) -> ResultTable:
 
 
 def _check_fresh_seeds(table: ResultTable, extra: ResultTable) -> None:
-    """Refuse a batch that repeats the first seeds (a cell that seeds a generator from its sequence
-    directly instead of spawning its seeds would hand back the same numbers)."""
+    """Refuse a batch that is not the continuation of the first seeds.
+
+    Two ways a cell can break sequential seeding, both detected from the data: a per-cell value
+    (the same in every seed's row, e.g. a bound) that changes with the batch, so the cell pools its
+    seeds and a larger run would give different per-cell values; and a batch that repeats the first
+    seeds' values (a cell that seeds a generator from its sequence directly instead of spawning its
+    seeds hands back the same numbers).
+    """
     first = {(r["cell"], r["seed"]): r for r in table.rows}
     varying = [c for c in table.columns
                if any(len({r[c] for r in table.rows if r["cell"] == i}) > 1 for i in {r["cell"] for r in table.rows})]
+    cells = sorted({r["cell"] for r in table.rows})
+    for c in table.columns:
+        if c in varying:
+            continue
+        base = {r["cell"]: r[c] for r in table.rows}
+        new = {r["cell"]: r[c] for r in extra.rows}
+        diff = [i for i in cells if i in new and new[i] != base[i]]
+        if diff:
+            raise SeedingError(f"cell function {table.cell!r}: expected per-cell values that do not depend on the "
+                               f"seeds, found {c} = {base[diff[0]]:.6g} on the first {table.seeds} seeds and "
+                               f"{new[diff[0]]:.6g} on the new ones in cell {diff[0]} (it pools its seeds): "
+                               f"sequential seeds are not available for {table.spec_id}")
     if not varying:
         return
     repeats = all(all(r[c] == first[(r["cell"], r["seed"])][c] for c in varying)
