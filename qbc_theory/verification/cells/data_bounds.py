@@ -45,6 +45,7 @@ import math
 import numpy as np
 import scipy.special
 
+from ...engine import learning, rollout
 from ...model.errors import DimensionError
 from ...model.validation import as_int, as_real
 
@@ -55,6 +56,8 @@ __all__ = [
     "thm1_data_terms",
     "thm1_data_bound_binned",
     "gaussian_tv_modulus",
+    "expert_rollouts",
+    "gaussian_thm1_data",
     "CLAIMS",
 ]
 
@@ -272,3 +275,61 @@ def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q
         if best is None or terms["total"] < best["total"]:
             best = dict(terms, k=float(k))
     return best
+
+
+def expert_rollouts(system, expert, quantizer, H, N, rng) -> tuple:
+    r"""``N`` expert rollouts of ``P-bar^0``: states, tokens ``t_h = q(u_h)`` and errors ``||u_h - q(u_h)||``.
+
+    Parameters
+    ----------
+    system, expert, quantizer
+        The instance (a per-step quantizer with flat tokens).
+    H, N : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    states : (H, N, dx) ndarray
+    tokens : (H, N) int ndarray
+    errors : (N, H) ndarray
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 1 (expectations under ``P-bar^0``).
+    """
+    noise = rollout.draw_noise(system, H, N, system.du, rng)
+    traj = rollout.rollout(system, expert, lambda x, u: np.zeros(x.shape[0]), H, noise.x0, noise.w, noise.z)
+    u = traj.actions.reshape(-1, system.du)
+    tokens = np.asarray(quantizer.encode(u)).reshape(H, N)
+    uq = np.asarray(quantizer.decode(tokens.reshape(-1)), dtype=float).reshape(u.shape)
+    errors = np.linalg.norm(u - uq, axis=-1).reshape(H, N).T
+    return traj.states, tokens, errors
+
+
+def gaussian_thm1_data(system, expert, quantizer, K_hat, sigma_hat, L_r, H, N, rng, *, p_far=0.0) -> dict:
+    r"""Theorem 1 with measured terms for a quantized Gaussian learner ``q#N(K_hat x, sigma_hat^2)``.
+
+    On ``N`` expert rollouts (:func:`expert_rollouts`): the exact trajectory TV between
+    ``q#pi*`` and the learner from the per-step token log-likelihood ratios
+    (:func:`qbc_theory.engine.learning.quantized_gaussian_logpmf`, :func:`trajectory_tv`; two standard
+    errors added), ``eps' = 0`` and the learner's exact TV modulus (:func:`gaussian_tv_modulus`), the
+    exact linear gain (:func:`gain_profile`) on the measured quantization errors.
+
+    Returns
+    -------
+    dict
+        The terms of :func:`thm1_data_terms` plus ``tv`` (the estimate), ``tv_se``.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 1; Theorem 2's setting (stochastic quantized expert, TVC learner).
+    """
+    K_hat = np.atleast_2d(np.asarray(K_hat, dtype=float))
+    states, tokens, errors = expert_rollouts(system, expert, quantizer, H, N, rng)
+    lp1 = learning.quantized_gaussian_logpmf(states @ K_hat.T, sigma_hat, tokens, quantizer)
+    lp0 = learning.quantized_gaussian_logpmf(states @ np.atleast_2d(expert.K).T, expert.noise_std, tokens, quantizer)
+    tv, se = trajectory_tv((lp1 - lp0).T)
+    terms = thm1_data_terms(H=H, tv=min(1.0, tv + 2.0 * se), p_far=p_far, errors=errors,
+                            gains=gain_profile(system.A, system.B, H), L_r=L_r,
+                            kappa=gaussian_tv_modulus(float(np.linalg.norm(K_hat, 2)), sigma_hat))
+    return dict(terms, tv_mc=tv, tv_se=se)

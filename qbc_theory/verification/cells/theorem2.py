@@ -75,6 +75,7 @@ from ...model.experts import LinearExpert
 from ...model.quantizers import UniformBinning, quantize_actions
 from ...model.rewards import RegulationReward, TrackingReward
 from ..runner import cell_function
+from . import data_bounds
 from ...checker.stability import analyze_stability
 
 __all__ = [
@@ -328,7 +329,7 @@ def _class_size(p: dict, n: int) -> int:
 
 # --- cells -----------------------------------------------------------------------------------------
 
-@cell_function("thm2.regret", version="2")
+@cell_function("thm2.regret", version="3")
 def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     r"""Regret of log-loss BC on a quantized Gaussian expert, split into quantization and statistics.
 
@@ -365,11 +366,15 @@ def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> 
         ``quant`` = ``J(pi*) - J(q#pi*)``, ``eps_in`` (in-distribution quantization error along the
         expert), ``k_err`` (``||K_hat - K||``; the blind learner has gain 0), ``sigma_hat``,
         ``converged`` (1 if the MLE's optimiser converged, else 0). Per cell: ``eps_q`` (sup error),
-        ``clip_exit``, ``rho_A`` and, when ``rho(A) < 1``, ``C``, ``eta``, ``kappa``, ``log_Pi``, ``bound``.
+        ``clip_exit``, ``rho_A``, ``one`` and, when ``rho(A) < 1``, ``C``, ``eta``, ``kappa``, ``log_Pi``,
+        ``bound``. Data-dependent (per seed, MLE learner, ``rho(A) < 1``): ``thm1_data`` (Theorem 1 with
+        measured terms, :func:`.data_bounds.gaussian_thm1_data`), its ``thm1_data_tv`` (``H TV``) and
+        ``thm1_data_quant`` (kappa and Lipschitz terms) parts, ``tv_traj`` (the exact trajectory TV between
+        ``q#pi*`` and ``pi_hat``, Monte Carlo estimate), ``ratio_thm1_data`` = ``regret / thm1_data``.
 
     References
     ----------
-    Cao & Xie 2026, Theorem 2 (and Theorem 1 for the absolute value).
+    Cao & Xie 2026, Theorem 2 (and Theorem 1 for the absolute value and the data-dependent bound).
     """
     system, expert, q, reward = _linear_instance(params)
     H = as_int("H", params["H"], minimum=1)
@@ -377,8 +382,16 @@ def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> 
     N = as_int("eval", params["eval"], minimum=2)
     out = {k: [] for k in ("regret", "regret_signed", "stat", "stat_signed", "stat_se", "quant", "eps_in",
                            "k_err", "sigma_hat", "converged")}
+    eps_q = float(q.eps_sup)
+    exit_p = float(clip_exit_bound(system, expert, q, H))
+    rho = system.spectral_radius
+    # Theorem 1 with measured terms (cells.data_bounds): for the MLE on a globally P-IISS system
+    data_bound = rho < 1 and params.get("learner", "mle") == "mle"
+    if data_bound:
+        for k in ("thm1_data", "thm1_data_tv", "thm1_data_quant", "tv_traj", "ratio_thm1_data"):
+            out[k] = []
     for child in seed.spawn(seeds):
-        data_ss, eval_ss = child.spawn(2)
+        data_ss, eval_ss, tv_ss = child.spawn(3)
         data = rollout.collect(system, expert, q, n, H, np.random.default_rng(data_ss))
         learner, converged = _fit(params, data, q)
         out["converged"].append(float(converged))
@@ -393,10 +406,15 @@ def thm2_regret_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> 
         K_hat = learner.K if hasattr(learner, "K") else np.zeros_like(expert.K)
         out["k_err"].append(float(np.linalg.norm(K_hat - expert.K)))
         out["sigma_hat"].append(float(learner.noise_std))
-    eps_q = float(q.eps_sup)
-    exit_p = float(clip_exit_bound(system, expert, q, H))
-    rho = system.spectral_radius
-    out.update(eps_q=eps_q, clip_exit=exit_p, rho_A=rho)
+        if data_bound:
+            d = data_bounds.gaussian_thm1_data(system, expert, q, learner.K, learner.noise_std, reward.lipschitz, H,
+                                               N, np.random.default_rng(tv_ss), p_far=exit_p)
+            out["thm1_data"].append(d["total"])
+            out["thm1_data_tv"].append(d["tv"])
+            out["thm1_data_quant"].append(d["kappa"] + d["lipschitz"])
+            out["tv_traj"].append(d["tv_mc"])
+            out["ratio_thm1_data"].append(abs(total) / d["total"])
+    out.update(eps_q=eps_q, clip_exit=exit_p, rho_A=rho, one=1.0)
     if rho < 1:
         st = _stability(system)
         delta = as_real("delta", params["delta"], low=0, high=1, open_low=True, open_high=True)
@@ -486,7 +504,10 @@ CLAIMS = (
         tests=(SlopeTest(value="regret", along="H", predicted=2.0, relation="<=", tol=_HORIZON_TOL,
                          label=f"slope of |J(pi*) - J(pi_hat)| in H <= 2 (+{_HORIZON_TOL:g})"),
                BoundTest(value="regret", bound="bound", kind="upper", along="H", cap="H",
-                         label="|J(pi*) - J(pi_hat)| <= Theorem 2's explicit bound (in expectation)")),
+                         label="|J(pi*) - J(pi_hat)| <= Theorem 2's explicit bound (in expectation; a priori)"),
+               BoundTest(value="ratio_thm1_data", bound="one", kind="upper", along="H",
+                         label="|J(pi*) - J(pi_hat)| / Theorem 1 with measured terms <= 1 (data-dependent: exact "
+                               "trajectory TV from likelihood ratios, quantization term along expert rollouts)")),
         control=("open-loop unstable A (rho = 1.5, no P-EIISS) with a clip range the learned quantized policy "
                  "saturates at: escapes grow like 1.5^H (Theorem 2's bound needs C, eta and is not evaluated)"),
         control_tests=(SlopeTest(value="regret", along="H", predicted=2.0, relation="<=", tol=_HORIZON_TOL,
