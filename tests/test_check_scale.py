@@ -220,6 +220,6 @@ def test_regression_learner_says_it_trained_on_raw_actions():
     decoded = simulate(inst, n=20, learner="regression", eval_trajectories=50, regression_actions="quantized")
     assert decoded.quantization_entered is True and "in distribution" in decoded.format_text()
     tokens = simulate(inst, n=20, learner="finite", eval_trajectories=50)
-    assert "trained on tokens q(u) (log-loss)" in tokens.format_text() and tokens.quantization_entered
+    assert "trained on tokens q(u) (log-loss over the finite class Pi)" in tokens.format_text() and tokens.quantization_entered
     d = raw.to_dict()
     assert d["quantization_entered"] is False and "in_distribution_error" in d  # JSON keys kept (contract)

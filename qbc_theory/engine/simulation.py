@@ -35,6 +35,13 @@ LEARNERS = ("auto", "finite", "parametric", "regression", "expert", "algorithm1"
 
 _DEFAULT_MAX_CANDIDATES = MAX_CANDIDATES
 
+_TRAINED_ON = {
+    "finite": "tokens q(u) (log-loss over the finite class Pi)",
+    "parametric": "tokens q(u) (log-loss over continuous gains)",
+    "algorithm1": "tokens q(u) and next states (log-loss over the policy class and a linear-Gaussian model)",
+}
+"""What each token learner trains on (the regression and expert learners say it in their summary)."""
+
 
 def _root_seed(rng, default: int) -> np.random.SeedSequence:
     """A fresh SeedSequence (spawning from it never mutates the caller's object)."""
@@ -497,5 +504,5 @@ def simulate(instance, n=None, seeds=1, rng=None, learner="auto", eval_trajector
         n=n, seeds=seeds, horizon=H, eval_trajectories=eval_trajectories, learner=kind,
         seconds=time.perf_counter() - start, instance=str(getattr(instance, "name", "instance")),
         entropy=int(root.entropy), per_seed=tuple(results), policy_class=pclass,
-        trained_on=first.get("trained_on", "tokens q(u) (log-loss)"),
+        trained_on=first.get("trained_on", _TRAINED_ON.get(kind, "tokens q(u) (log-loss)")),
         quantization_entered=bool(first.get("quantization_entered", True)))
