@@ -146,8 +146,11 @@ def _merge(table: ResultTable, extra: ResultTable, offset: int) -> ResultTable:
     """The rows of ``table`` (seeds ``0 .. offset - 1``) followed, cell by cell, by ``extra``'s seeds."""
     if table.seeds != offset:
         raise SpecError(f"{table.spec_id}: expected {offset} seeds before the batch, found {table.seeds}")
+    if extra.code_version != table.code_version:
+        raise SeedingError(f"{table.spec_id}: expected the seed batch to run the code of the first seeds "
+                           f"({table.code_version}), found {extra.code_version} (the library changed during the run)")
     if extra.columns != table.columns:
-        raise SpecError(f"{table.spec_id}: expected the measurements {list(table.columns)} in the seed batch, "
+        raise SeedingError(f"{table.spec_id}: expected the measurements {list(table.columns)} in the seed batch, "
                         f"found {list(extra.columns)}")
     by_cell: dict = {}
     for r in table.rows:
