@@ -13,20 +13,34 @@ from qbc_theory.verification import family
 from qbc_theory.verification.claims import SlopeTest, get_claim, verify
 
 
-def test_draws_are_reproducible_and_in_the_hypothesis_class():
+@pytest.mark.parametrize("claim_id", ["thm3.rate_n", "thm2.rate_n"])
+def test_draws_are_reproducible_and_in_the_hypothesis_class(claim_id):
     dims = set()
     for i in range(40):
-        d, p = family.draw_instance("thm3.rate_n", i)
-        d2, p2 = family.draw_instance("thm3.rate_n", i)
+        d, p = family.draw_instance(claim_id, i)
+        d2, p2 = family.draw_instance(claim_id, i)
         assert p == p2
         A, B, K = (np.array(p[k]) for k in ("A", "B", "K"))
         dims.add(A.shape[0])
         assert np.max(np.abs(np.linalg.eigvals(A))) == pytest.approx(d.radius) and d.radius <= 0.95
         assert np.max(np.abs(np.linalg.eigvals(A + B @ K))) < 1
         assert B.shape[1] == K.shape[0] == 1
-        bins = p["clip"] / p["eps_q"]
-        assert abs(bins - round(bins)) < 1e-9 * bins and round(bins) in (8, 16, 32, 64, 128)
+        if claim_id == "thm3.rate_n":
+            bins = p["clip"] / p["eps_q"]
+            assert abs(bins - round(bins)) < 1e-9 * bins and round(bins) in (8, 16, 32, 64, 128)
+        else:
+            # Gaussian expert, realizable box around the true (K, sigma)
+            assert p["sigma"] > 0 and p["box_sigma"][0] < p["sigma"] < p["box_sigma"][1]
+            assert all(lo < k < hi for (lo, hi), k in zip(p["box_K"], K.ravel()))
+            assert p["bins"] in (64, 128, 256, 512, 1024, 2048) and p["low"] == -p["high"]
     assert dims == {1, 2, 3, 4, 5, 6}
+
+
+def test_thm2_worst_instance_loads(tmp_path):
+    rep = family.run_families([get_claim("thm2.rate_n")], 1, out=tmp_path, backend="serial", progress=False,
+                              seeds=2, search_budget=1)
+    inst = load_instance(tmp_path / "family" / "thm2.rate_n.worst.toml")
+    assert inst.expert.noise_std == pytest.approx(rep.results[0].worst["params"]["sigma"])
 
 
 def test_claims_without_a_family_say_so():

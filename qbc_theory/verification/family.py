@@ -28,6 +28,17 @@ The bound is the one the cell evaluates (``thm3_binning`` with the instance's :m
 with its :math:`H^2` term whenever :math:`L \Gamma (k+1) \ge k - 2`, which the draws allow.
 Nonlinear kinds are not drawn: the ``thm3.linear`` cell measures linear systems only.
 
+``thm2.gaussian`` (claim ``thm2.rate_n``; Theorem 2). The same random :math:`A` (P-EIISS: the cell
+computes the exact :math:`(C, \eta)`), :math:`B` and expert gain; a Gaussian expert
+:math:`N(Kx, \sigma^2)` with :math:`\sigma \sim U[0.2, 1]` (TVC); :math:`x_1 \sim N(0, I)`; process
+noise sd :math:`U[0.05, 0.5]`; centre binning of :math:`\pm 8` action standard deviations (under
+the larger of the initial and the stationary state law) with :math:`2^6 \dots 2^{11}` cells, whose
+exit probability the cell adds to its bound; the claim's realizable class, a box
+:math:`K \pm 1/2` per entry times :math:`\sigma \in [\sigma/2, 2\sigma]` (its :math:`1/n`-grid is
+:math:`|\Pi|`); regulation reward of scale :math:`U[2, 8]`. ``thm2.rate_n`` has no bound test, so
+the worst-case search maximises the regret over the bound the cell evaluates (Theorem 2's explicit
+form plus :math:`\delta H` and the exit term).
+
 Claims without a family report "family not supported". A claim is consistent over a family only if
 no instance violates it; its family status is ``violated`` if some instance does, ``consistent`` if
 every instance is, and ``inconclusive`` otherwise.
@@ -59,7 +70,7 @@ __all__ = ["FAMILIES", "FAMILY_ENTROPY", "FamilyResult", "FamilyReport", "draw_i
 FAMILY_ENTROPY = 20261204
 """Root entropy of every family draw (instances, their experiments' entropies, search candidates)."""
 
-FAMILIES = {"thm3.rate_n": "thm3.binning"}
+FAMILIES = {"thm3.rate_n": "thm3.binning", "thm2.rate_n": "thm2.gaussian"}
 """Claim id -> the family it supports (a claim's ``family`` attribute, when set, takes precedence)."""
 
 _BINS = (8, 16, 32, 64, 128)
@@ -82,58 +93,99 @@ def _claim_index(claim_id: str) -> int:
 
 @dataclass(frozen=True)
 class _Draw:
-    """The free parameters of one ``thm3.binning`` instance (the search moves the scalar ones)."""
+    """The free parameters of one instance (the worst-case search moves the scalar ones)."""
 
+    kind: str              # the family
     G: np.ndarray          # (dx, dx) direction of A
     B: np.ndarray          # (dx, 1)
     P: np.ndarray          # (1, dx) perturbation of the expert gain
-    D: np.ndarray          # (1, dx) unit class direction
-    radius: float          # rho(A)
-    gain: float            # c in K = -c B^T/||B||^2 + perturbation
-    noise_std: float
-    bins: int
-    reward_scale: float
+    D: np.ndarray          # (1, dx) unit class direction (thm3.binning)
+    v: np.ndarray          # scalars, see _BOXES
+
+    @property
+    def radius(self) -> float:
+        return float(self.v[0])
+
+    @property
+    def gain(self) -> float:
+        return float(self.v[1])
+
+    @property
+    def noise_std(self) -> float:
+        return float(self.v[2])
+
+    @property
+    def bins(self) -> int:
+        return int(2 ** round(float(self.v[3])))
+
+    @property
+    def reward_scale(self) -> float:
+        return float(self.v[4])
+
+    @property
+    def sigma(self) -> float:
+        return float(self.v[5])
 
     def vector(self) -> np.ndarray:
-        return np.array([self.radius, self.gain, self.noise_std, math.log2(self.bins), self.reward_scale])
+        return np.array(self.v, dtype=float)
 
 
-_BOX = np.array([[0.1, 0.95], [0.05, 0.9], [0.3, 1.0], [3.0, 7.0], [5.0, 20.0]])
-"""Ranges of the scalar parameters (radius, gain, noise, log2 bins, reward scale) of ``thm3.binning``."""
+_BOXES = {
+    # rho(A), gain c, process noise sd, log2 bins, reward scale, expert sd (unused by thm3.binning)
+    "thm3.binning": np.array([[0.1, 0.95], [0.05, 0.9], [0.3, 1.0], [3.0, 7.0], [5.0, 20.0], [0.0, 0.0]]),
+    "thm2.gaussian": np.array([[0.1, 0.95], [0.05, 0.9], [0.05, 0.5], [6.0, 11.0], [2.0, 8.0], [0.2, 1.0]]),
+}
+"""Ranges of the scalar parameters of each family (the generator draws uniformly in them)."""
 
 
-def _draw(rng: np.random.Generator) -> _Draw:
+def _draw(kind: str, rng: np.random.Generator) -> _Draw:
     dx = int(rng.integers(1, 7))
     G = rng.standard_normal((dx, dx))
     B = rng.standard_normal((dx, 1))
     P = 0.1 * rng.standard_normal((1, dx))
     D = rng.standard_normal((1, dx))
     D = D / np.linalg.norm(D)
-    v = rng.uniform(_BOX[:, 0], _BOX[:, 1])
-    return _Draw(G, B, P, D, float(v[0]), float(v[1]), float(v[2]), int(2 ** round(v[3])), float(v[4]))
+    box = _BOXES[kind]
+    return _Draw(kind, G, B, P, D, rng.uniform(box[:, 0], box[:, 1]))
 
 
 def _with(draw: _Draw, v: np.ndarray) -> _Draw:
-    v = np.clip(v, _BOX[:, 0], _BOX[:, 1])
-    return _Draw(draw.G, draw.B, draw.P, draw.D, float(v[0]), float(v[1]), float(v[2]), int(2 ** round(v[3])),
-                 float(v[4]))
+    box = _BOXES[draw.kind]
+    return _Draw(draw.kind, draw.G, draw.B, draw.P, draw.D, np.clip(v, box[:, 0], box[:, 1]))
 
 
-def _params(draw: _Draw) -> dict | None:
-    """The ``thm3.linear`` cell parameters of a draw, or None when its closed loop is not stable."""
+def _system(draw: _Draw):
     rho_g = float(np.max(np.abs(np.linalg.eigvals(draw.G))))
     A = draw.G * (draw.radius / rho_g) if rho_g > 0 else np.zeros_like(draw.G)
     B = draw.B
     K = -draw.gain * B.T / float((B.T @ B)[0, 0]) + draw.P
+    return A, B, K
+
+
+def _params(draw: _Draw) -> dict | None:
+    """The cell parameters of a draw, or None when the expert's closed loop is not stable."""
+    A, B, K = _system(draw)
     Acl = A + B @ K
     if not np.max(np.abs(np.linalg.eigvals(Acl))) < 0.98:
         return None
-    S = scipy.linalg.solve_discrete_lyapunov(Acl, draw.noise_std**2 * np.eye(A.shape[0]))
-    sd_u = float(np.sqrt((K @ S @ K.T)[0, 0]))
-    clip = float(f"{_CLIP_SDS * sd_u:.6g}")
-    return {"A": A.tolist(), "B": B.tolist(), "K": K.tolist(), "noise_std": draw.noise_std, "x0": "stationary",
-            "clip": clip, "eps_q": clip / draw.bins, "reward_scale": draw.reward_scale,
-            "class_direction": draw.D.tolist()}
+    dx = A.shape[0]
+    if draw.kind == "thm3.binning":
+        S = scipy.linalg.solve_discrete_lyapunov(Acl, draw.noise_std**2 * np.eye(dx))
+        sd_u = float(np.sqrt((K @ S @ K.T)[0, 0]))
+        clip = float(f"{_CLIP_SDS * sd_u:.6g}")
+        return {"A": A.tolist(), "B": B.tolist(), "K": K.tolist(), "noise_std": draw.noise_std, "x0": "stationary",
+                "clip": clip, "eps_q": clip / draw.bins, "reward_scale": draw.reward_scale,
+                "class_direction": draw.D.tolist()}
+    # thm2.gaussian: x_1 ~ N(0, I), Gaussian expert N(K x, sigma^2); the range covers 8 sd of the
+    # action under the larger of the initial and the stationary state covariance
+    S = scipy.linalg.solve_discrete_lyapunov(Acl, draw.noise_std**2 * np.eye(dx) + draw.sigma**2 * (B @ B.T))
+    var_x = max(float((K @ S @ K.T)[0, 0]), float((K @ K.T)[0, 0]))
+    clip = float(f"{_CLIP_SDS * math.sqrt(var_x + draw.sigma**2):.6g}")
+    k = K.ravel()
+    return {"A": A.tolist(), "B": B.tolist(), "K": K.tolist(), "noise_std": draw.noise_std, "x0_std": 1.0,
+            "sigma": draw.sigma, "low": -clip, "high": clip, "bins": draw.bins, "reward": "regulation",
+            "reward_scale": draw.reward_scale, "box_K": [[float(a - 0.5), float(a + 0.5)] for a in k],
+            "box_sigma": [draw.sigma / 2, 2 * draw.sigma]}
 
 
 def draw_instance(claim_id: str, i: int) -> tuple[_Draw, dict]:
@@ -151,7 +203,7 @@ def draw_instance(claim_id: str, i: int) -> tuple[_Draw, dict]:
         raise SpecError(f"family: expected a claim with a family ({', '.join(FAMILIES)}), found {claim_id!r}")
     rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(_claim_index(claim_id), i)))
     for _ in range(1000):
-        d = _draw(rng)
+        d = _draw(FAMILIES[claim_id], rng)
         p = _params(d)
         if p is not None:
             return d, p
@@ -301,7 +353,7 @@ def run_families(chosen, n: int, *, profile: str = "quick", out="qbc-out", backe
         if fam is None:
             results.append(FamilyResult(claim.id, None, "not supported", note="family not supported"))
             continue
-        results.append(_run_thm3(claim, n, budget, load_spec(paths[claim.spec]), profile, out, run_kw, seeds))
+        results.append(_run_family(claim, n, budget, load_spec(paths[claim.spec]), profile, out, run_kw, seeds))
     report = FamilyReport(tuple(results), n, round(time.perf_counter() - t0, 3))
     path = out / "family" / f"family.{profile}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -322,12 +374,16 @@ def _judge_instance(claim, table: ResultTable, rng) -> list:
 
 
 def _bound_ratio(claim, table: ResultTable) -> tuple[float, dict | None]:
-    """The largest mean/bound over the cells of the claim's first upper-bound test that can fail."""
+    """The largest mean/bound over the cells of the claim's first upper-bound test that can fail
+    (without one: ``regret`` against the cell's ``bound`` column)."""
     from .verdicts import BoundTest
 
     tests = [t for t in claim.tests if isinstance(t, BoundTest) and t.kind == "upper"]
     if not tests:
-        return float("nan"), None
+        if "regret" not in table.columns or "bound" not in table.columns:
+            return float("nan"), None
+        # a claim without a bound test: the regret against the bound its cell evaluates
+        tests = [BoundTest("regret", "bound", kind="upper", cap="H")]
     o = tests[0].run(table, None)
     points = [p for p in o.detail.get("points", []) if p["bound"] > 0]
     # the points that can fail decide; when every point is capped, the largest ratio among them
@@ -339,7 +395,7 @@ def _bound_ratio(claim, table: ResultTable) -> tuple[float, dict | None]:
     return best, where
 
 
-def _run_thm3(claim, n: int, budget: int, base, profile: str, out: Path, run_kw: dict, seeds) -> FamilyResult:
+def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_kw: dict, seeds) -> FamilyResult:
     ci = _claim_index(claim.id)
     draws, specs = [], []
     for i in range(n):
@@ -356,7 +412,8 @@ def _run_thm3(claim, n: int, budget: int, base, profile: str, out: Path, run_kw:
         ratio, point = _bound_ratio(claim, table)
         hyp = _hypotheses(table)
         instances.append({"index": i, "dx": int(d.G.shape[0]), "rho_A": d.radius, "bins": d.bins,
-                          "eps_q": p["eps_q"], "noise_std": d.noise_std, "reward_scale": d.reward_scale,
+                          "noise_std": d.noise_std, "reward_scale": d.reward_scale,
+                          **({"sigma": d.sigma} if d.kind == "thm2.gaussian" else {}),
                           "hypotheses": hyp, "tests": tests, "status": _combine([t["status"] for t in tests]),
                           "ratio": _finite(ratio), "ratio_point": point})
     status = _combine([inst["status"] for inst in instances])
@@ -371,7 +428,8 @@ def _run_thm3(claim, n: int, budget: int, base, profile: str, out: Path, run_kw:
     if budget > 0 and worst["point"] is not None:
         rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, 10**6)))
         d0 = draws[worst_i][0]
-        half = (_BOX[:, 1] - _BOX[:, 0]) / 4
+        box = _BOXES[d0.kind]
+        half = (box[:, 1] - box[:, 0]) / 4
         cands = []
         for j in range(budget):
             d = _with(d0, d0.vector() + rng.uniform(-half, half))
@@ -405,10 +463,13 @@ def _run_thm3(claim, n: int, budget: int, base, profile: str, out: Path, run_kw:
 
 
 def _hypotheses(table: ResultTable) -> dict:
-    """The cell's own checks of Theorem 3's hypotheses on one instance (first row)."""
+    """The cell's own checks of the theorem's hypotheses on one instance (first row): global P-IISS
+    (the cell evaluated the bound, which it does only when rho(A) < 1) and the binning's sup error
+    (union bound on leaving the range below 1e-6; Theorem 2's cell adds H times it to its bound)."""
     r = table.rows[0]
-    h = {"p_iiss": "Gamma" in r, "sup_error": r.get("clip_exit", 1.0) < 1e-6}
-    h["h2_vanishes"] = bool(r.get("h2_vanishes", 0.0))
+    h = {"p_iiss": "bound" in r, "sup_error": r.get("clip_exit", 1.0) < 1e-6}
+    if "h2_vanishes" in r:
+        h["h2_vanishes"] = bool(r["h2_vanishes"])
     h["all"] = h["p_iiss"] and h["sup_error"]
     return h
 
@@ -442,53 +503,45 @@ def _toml_value(v) -> str:
 
 
 def instance_toml(claim_id: str, base, params: dict, point: dict, profile: str, worst: dict) -> str:
-    """An instance file (docs/instance-format.md) of a ``thm3.binning`` instance, for ``qbc simulate``.
+    """An instance file (docs/instance-format.md) of a family instance, for ``qbc simulate``.
 
-    The system, expert, binning, stationary initial law, horizon, ``n`` and ``delta`` are those of
-    the measured instance. The cell's reward (the mean of action tracking and state regulation) is
-    not an instance reward kind: the file uses ``tracking`` at the same scale, so ``qbc simulate``
-    reproduces the instance and its learner, not the cell's regret number.
+    The system, expert, binning, initial law, horizon, ``n`` and ``delta`` are those of the measured
+    instance (``thm3.binning``: ``x_1`` from the closed loop's stationary law, written as ``x0_cov``).
+    ``thm2.gaussian`` uses the instance format's ``regulation`` reward, as its cell does. The
+    ``thm3.linear`` cell's reward (the mean of action tracking and state regulation) is not an
+    instance reward kind: the file uses ``tracking`` at the same scale, so ``qbc simulate`` reproduces
+    the instance and its learner there, not the cell's regret number; neither file carries the cell's
+    policy class (``qbc simulate`` builds its own).
     """
     full, _, _ = base.resolved(profile)
     p = {**full, **params, **point}
     A, B, K = (np.array(p[k], dtype=float) for k in ("A", "B", "K"))
-    S = scipy.linalg.solve_discrete_lyapunov(A + B @ K, p["noise_std"] ** 2 * np.eye(A.shape[0]))
-    S = (S + S.T) / 2
-    bins = int(round(p["clip"] / p["eps_q"]))
     desc = (f"worst instance of the {claim_id} family ({worst['source']}): measured/bound {worst['ratio']:.6g} "
             f"at {point}; regenerate with qbc verify --family")
-    lines = [
-        f"name = {_toml_value(claim_id + '.worst')}",
-        f"description = {_toml_value(desc)}",
-        "",
-        "[system]",
-        f"A = {_toml_value(A)}",
-        f"B = {_toml_value(B)}",
-        f"noise_std = {_toml_value(float(p['noise_std']))}",
-        f"x0_cov = {_toml_value(S)}",
-        "",
-        "[expert]",
-        'kind = "linear"',
-        f"K = {_toml_value(K)}",
-        "",
-        "[quantizer]",
-        'kind = "binning"',
-        f"low = {_toml_value(-float(p['clip']))}",
-        f"high = {_toml_value(float(p['clip']))}",
-        f"bins = {bins}",
-        "",
-        "# the cell's reward averages action tracking and state regulation (not an instance kind)",
-        "[reward]",
-        'kind = "tracking"',
-        f"scale = {_toml_value(float(p['reward_scale']))}",
-        "",
-        "[run]",
-        f"horizon = {int(p['H'])}",
-        f"n = {int(p['n'])}",
-        f"delta = {_toml_value(float(p['delta']))}",
-        "seed = 0",
-    ]
-    return "\n".join(lines) + "\n"
+    system = ["[system]", f"A = {_toml_value(A)}", f"B = {_toml_value(B)}",
+              f"noise_std = {_toml_value(float(p['noise_std']))}"]
+    if "clip" in p:  # thm3.binning
+        S = scipy.linalg.solve_discrete_lyapunov(A + B @ K, p["noise_std"] ** 2 * np.eye(A.shape[0]))
+        system.append(f"x0_cov = {_toml_value((S + S.T) / 2)}")
+        expert = ["[expert]", 'kind = "linear"', f"K = {_toml_value(K)}"]
+        quant = ["[quantizer]", 'kind = "binning"', f"low = {_toml_value(-float(p['clip']))}",
+                 f"high = {_toml_value(float(p['clip']))}", f"bins = {int(round(p['clip'] / p['eps_q']))}"]
+        reward = ["# the cell's reward averages action tracking and state regulation (not an instance kind)",
+                  "[reward]", 'kind = "tracking"', f"scale = {_toml_value(float(p['reward_scale']))}"]
+    else:  # thm2.gaussian
+        system.append(f"x0_std = {_toml_value(float(p['x0_std']))}")
+        expert = ["[expert]", 'kind = "linear"', f"K = {_toml_value(K)}",
+                  f"noise_std = {_toml_value(float(p['sigma']))}"]
+        quant = ["[quantizer]", 'kind = "binning"', f"low = {_toml_value(float(p['low']))}",
+                 f"high = {_toml_value(float(p['high']))}", f"bins = {int(p['bins'])}"]
+        reward = ["[reward]", f"kind = {_toml_value(p.get('reward', 'regulation'))}",
+                  f"scale = {_toml_value(float(p['reward_scale']))}"]
+    run = ["[run]", f"horizon = {int(p['H'])}", f"n = {int(p['n'])}", f"delta = {_toml_value(float(p['delta']))}",
+           "seed = 0"]
+    lines = [f"name = {_toml_value(claim_id + '.worst')}", f"description = {_toml_value(desc)}", ""]
+    for block in (system, expert, quant, reward, run):
+        lines += block + [""]
+    return "\n".join(lines)
 
 
 def _write_toml(path: Path, text: str) -> None:
