@@ -86,3 +86,10 @@ def test_a_family_is_violated_when_an_instance_violates(tmp_path):
 def test_verify_refuses_a_bad_family_size():
     with pytest.raises(SpecError, match="family"):
         verify(family=-1, claims=["thm3.rate_n"])
+
+
+def test_cli_refuses_a_negative_family(capsys):
+    from qbc_theory.cli import main
+
+    assert main(["verify", "--family", "-1"]) == 2
+    assert "--family: expected an integer >= 0, found -1" in capsys.readouterr().err
