@@ -11,12 +11,14 @@ Two parts, each against a reference timed in the same run:
   --json`` in a fresh process (imports and TOML parsing included), and peak traced memory
   (tracemalloc, a second run). The reference is one ``scipy.linalg.solve_discrete_lyapunov`` at
   the same size, the irreducible ``dx^3`` step of any certificate, so ``check_over_reference`` is
-  roughly machine-independent.
+  roughly machine-independent. The 1-minute load average is recorded: on a shared machine the
+  wall time of small BLAS calls grows with it (``check_cpu_seconds`` counts every BLAS thread).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -101,7 +103,10 @@ def _scale_case(dx: int, du: int, tmp: Path) -> dict:
     inst = dense_instance(dx, du)
     A = inst.system.A
     t_ref, _ = _best(lambda: scipy.linalg.solve_discrete_lyapunov((A / 0.97).T, np.eye(dx)), 2)
+    load_before = os.getloadavg()[0]
+    cpu = time.process_time()
     t_check, rep = _best(lambda: check(inst), 1)
+    cpu = time.process_time() - cpu
     tracemalloc.start()
     check(inst)
     _, peak = tracemalloc.get_traced_memory()
@@ -115,7 +120,8 @@ def _scale_case(dx: int, du: int, tmp: Path) -> dict:
     d = rep.to_dict()
     return {
         "dx": dx, "du": du, "goal_seconds": GOALS.get(dx),
-        "check_seconds": t_check, "cli_seconds": t_cli, "cli_exit": proc.returncode, "cli_ok": cli_ok,
+        "check_seconds": t_check, "check_cpu_seconds": cpu, "load_average_1min": load_before,
+        "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"), "cli_seconds": t_cli, "cli_exit": proc.returncode, "cli_ok": cli_ok,
         "within_goal": t_check < GOALS[dx] if dx in GOALS else None,
         "cli_within_goal": t_cli < GOALS[dx] if dx in GOALS else None,
         "peak_traced_mb": peak / 2**20,
