@@ -392,7 +392,7 @@ def _prop5_quantizer(name: str, construction, eps: float, actions: np.ndarray, r
     raise DimensionError(f"quantizer: expected one of {', '.join(_QUANTIZERS)}, found {name!r}")
 
 
-@cell_function("prop5.rtvc", version="1")
+@cell_function("prop5.rtvc", version="2")
 def prop5_rtvc(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     r"""Audit of the ``eps'``-RTVC modulus of ``q # pi*`` for a deterministic Lipschitz expert.
 
@@ -432,7 +432,7 @@ def prop5_rtvc(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
         pairs within ``delta_0``), ``w_max_below``, ``min_r_w1_over_delta0`` (smallest distance with
         ``W = 1`` over ``delta_0``; the largest audited distance when none, see ``w1_found``),
         ``w1_found``, ``eps_q``, ``eps_prime``, ``delta0``, ``eps_q_sup_kind`` (1 when ``eps_q`` is a
-        sup error).
+        sup error). Per cell: ``one`` (the bound ``min_r_w1_over_delta0 >= 1`` is tested against).
 
     References
     ----------
@@ -458,9 +458,10 @@ def prop5_rtvc(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
         quantizer = _prop5_quantizer(name, construction, eps, traj.actions.reshape(-1, system.du), rng)
         qe = quantization_error(system, expert, quantizer, horizon, rng, trajectories=err_traj)
         mod = binning_rtvc(L, qe.value, k=k)
-        # 13 radii up to just below delta_0 (the modulus is 0 there) and two above it (where it is 1)
+        # 13 radii up to just below delta_0 (the modulus is 0 there) and six above it (where it is 1),
+        # dense enough between delta_0 and 3 delta_0 to locate a binning's first jump (near 2 delta_0)
         below = np.append(mod.delta0 * np.logspace(-6, 0, 13)[:-1], mod.delta0 * (1 - 1e-6))
-        radii = np.concatenate([below, mod.delta0 * np.array([math.sqrt(10.0), 10.0])])
+        radii = np.concatenate([below, mod.delta0 * np.array([1.25, 1.5, 2.0, 2.5, math.sqrt(10.0), 10.0])])
         audit = modulus_audit(expert, quantizer, states, rng, eps_prime=mod.eps_prime, radii=radii, pairs=n_pairs,
                               kappa=mod.kappa, delta0=mod.delta0,
                               claimed=f"kappa(r) = 1{{r > {mod.delta0:.4g}}}")
@@ -475,6 +476,7 @@ def prop5_rtvc(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
         out["eps_prime"].append(mod.eps_prime)
         out["delta0"].append(mod.delta0)
         out["eps_q_sup_kind"].append(float(qe.kind == "sup"))
+    out["one"] = 1.0
     return out
 
 
@@ -591,6 +593,20 @@ def _witness(quantizer: str) -> WitnessTest:
                        label=f"{quantizer}: no pair within delta_0 with ||q(pi(x)) - q(pi(x'))|| > eps'")
 
 
+def _critical_radius(quantizer: str) -> BoundTest:
+    """The measured RTVC radius (smallest distance with ``W = 1``, bisection-refined) over ``delta_0``, >= 1.
+
+    Proposition 5 (ii) says ``q#pi*`` keeps ``W = 0`` up to ``delta_0``; the audit measures where ``W``
+    first reaches 1. For a binning the first jump of two cells needs an action gap above one cell
+    width ``2 eps_q``, i.e. a distance ``2 eps_q / L = 2 delta_0`` at ``eps' = 3 eps_q`` (ratio about 2:
+    the proposition is tight to a factor 2); a quantizer that is not RTVC jumps at any distance
+    (ratio near 0). A lower bound on a continuous measurement, with its tightness, beside the
+    witness count.
+    """
+    return BoundTest("min_r_w1_over_delta0", "one", "lower", along="eps", where=(("quantizer", quantizer),),
+                     label=f"{quantizer}: measured RTVC radius (first W = 1) / delta_0 >= 1")
+
+
 CLAIMS = (
     Claim(
         id="thm8.tight",
@@ -632,9 +648,10 @@ CLAIMS = (
                   "by more than eps' = 3 eps_q for binning and DCT rounding (chunk 1)",
         spec="prop5.rtvc",
         control_spec="prop5.rtvc.control",
-        tests=(_witness("binning"), _witness("dct")),
-        control="Theorem 6's trap quantizer (and k-means, Proposition 5 (i)) on the same expert, eps_q their "
-                "in-distribution error: the audit finds violating pairs",
-        control_tests=(_witness("trap"), _witness("kmeans")),
+        tests=(_witness("binning"), _witness("dct"), _critical_radius("binning"), _critical_radius("dct")),
+        control="broken hypothesis: binning (a sup error eps_q). Theorem 6's trap quantizer and k-means "
+                "(Proposition 5 (i)) on the same expert and audit, eps_q their in-distribution error: the audit "
+                "finds violating pairs and their measured RTVC radius is far below delta_0",
+        control_tests=(_witness("trap"), _witness("kmeans"), _critical_radius("trap"), _critical_radius("kmeans")),
     ),
 )
