@@ -792,7 +792,8 @@ CLAIMS: tuple = (
         control_spec="thm6.det.control",
         tests=_THM6_DET_TESTS,
         control_tests=(_THM6_DET_TESTS[0], _THM6_DET_TESTS[2]),
-        control=("uniform binning of the expert's action range at the same scale (an even number of cells, "
+        control=("broken hypothesis (of the failure): a non-smooth learned quantizer. Uniform binning of the expert's "
+                 "action range at the same scale (an even number of cells, "
                  "sup error <= eps/2) on the same system: its regret per step shrinks with eps and stays far "
                  "below the trap loop's lower bound. Binning's in-distribution error also shrinks and its "
                  "regret is also linear in H, so those two tests are not run on the control"),
@@ -807,7 +808,8 @@ CLAIMS: tuple = (
         control_spec="thm6.noisy.control",
         tests=_THM6_NOISY_TESTS,
         control_tests=(_THM6_NOISY_TESTS[0],),
-        control=("uniform binning at the same scale on the same noisy system: regret per step <= eps/2 "
+        control=("broken hypothesis (of the failure): a non-smooth learned quantizer. Uniform binning at the same "
+                 "scale on the same noisy system: regret per step <= eps/2 "
                  "decays like exp(-|log eps|), a log-log slope in |log eps| of about -|log eps| << -1. "
                  "Binning's in-distribution error decays too, so that test is not run on the control"),
     ),
@@ -831,7 +833,8 @@ CLAIMS: tuple = (
             SlopeTest("regret_ratio", "eps", predicted=0.0, relation=">=", tol=0.25, where=(("H", _H7),),
                       label="regret/(H eps_q) bounded as eps shrinks (slope >= -0.25)"),
         ),
-        control=("the same learned policy deployed in closed loop (naive deployment of q#pi_hat): the trap "
+        control=("no hypothesis broken: the algorithm is changed. The same learned policy deployed in closed loop "
+                 "(naive deployment of q#pi_hat) instead of by Algorithm 1: the trap "
                  "loop captures it, regret/H ~ 0.6 whatever eps, far above H eps_q and the bound"),
     ),
     Claim(
@@ -848,7 +851,8 @@ CLAIMS: tuple = (
             BoundTest("regret", "bound", kind="upper", along="n", where=(("sigma", s),), cap="H",
                       label=f"regret <= Theorem 7's explicit bound at sigma = {s:g}")
             for s in (0.3, 0.1, 0.0)),  # the first test is the table's headline: the largest noise
-        control=("an open-loop unstable system (a = 1.2, rho(a) > 1: P-EIISS fails) with a stable expert "
+        control=("broken hypothesis: global P-EIISS. An open-loop unstable system (a = 1.2, rho(a) > 1) with a "
+                 "stable expert "
                  "closed loop, the formula evaluated with the closed loop's (C, eta): the open-loop plan's "
                  "mismatch grows like a^h, the regret approaches H and exceeds the formula"),
     ),
@@ -867,7 +871,7 @@ CLAIMS: tuple = (
             SlopeTest("gap", "H", predicted=_lipschitz_rate(), relation=">=", tol=0.5 * _lipschitz_rate(),
                       scale="semilog", label="state gap grows geometrically (rate >= log rho(A+BK) / 2)"),
         ),
-        control=("K = -1, so rho(A + BK) = 0.5 < 1: the gap converges to delta B / (1 - (A + BK)) and its "
+        control=("broken condition of the example: rho(A + BK) > 1. K = -1, so rho(A + BK) = 0.5 < 1: the gap converges to delta B / (1 - (A + BK)) and its "
                  "growth rate is ~0"),
     ),
 )

@@ -620,7 +620,8 @@ CLAIMS = (
                          label="two-truth average regret >= bound library thm8 (eps_q = 0)"),
                BoundTest("regret_avg", "bound_lecam", "lower", along="n",
                          label="two-truth average regret >= (Delta H/4)(1 - TV exact)")),
-        control="the same instance with Delta frozen at its n = 8 value: the two experts become "
+        control="broken: the construction's scaling Delta = 1/(3n) (not a hypothesis of a theorem). The same "
+                "instance with Delta frozen at its n = 8 value: the two experts become "
                 "distinguishable and the regret decays like (1 - Delta)^n, faster than 1/n",
         control_tests=(_THM8_SLOPE,),
     ),
@@ -637,7 +638,8 @@ CLAIMS = (
                                "probability, Markov)"),
                BoundTest("regret_avg", "bound_lecam", "lower", along="n",
                          label="two-truth average regret >= (Delta H/4)(1 - TV exact)")),
-        control="the same instance with Delta frozen at its n = 4 value: the test error decays exponentially "
+        control="broken: the construction's scaling Delta = c/sqrt(n) (not a hypothesis of a theorem). The same "
+                "instance with Delta frozen at its n = 4 value: the test error decays exponentially "
                 "in n, faster than 1/sqrt(n)",
         control_tests=(_THM9_SLOPE,),
     ),

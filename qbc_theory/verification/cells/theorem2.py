@@ -493,7 +493,8 @@ CLAIMS = (
         control_spec="thm2.rate_n.control",
         tests=(SlopeTest(value="stat", along="n", predicted=-0.5, relation="<=", tol=_RATE_N_TOL,
                          label="slope of |J(q#pi*) - J(pi_hat)| in n <= -1/2 (+0.15)"),),
-        control="state-blind learner q#N(m, s^2) on the same data: its regret tends to a positive constant",
+        control="broken hypothesis: realizability (q#pi* in Pi). State-blind learner q#N(m, s^2) on the same data: "
+                "its regret tends to a positive constant",
     ),
     Claim(
         id="thm2.horizon",
@@ -508,7 +509,9 @@ CLAIMS = (
                BoundTest(value="ratio_thm1_data", bound="one", kind="upper", along="H",
                          label="|J(pi*) - J(pi_hat)| / Theorem 1 with measured terms <= 1 (data-dependent: exact "
                                "trajectory TV from likelihood ratios, quantization term along expert rollouts)")),
-        control=("open-loop unstable A (rho = 1.5, no P-EIISS) with a clip range the learned quantized policy "
+        control=("broken hypothesis: global P-EIISS (the binning's sup error fails with it; the spec argues the "
+                 "in-distribution error stays bounded). Open-loop unstable A (rho = 1.5) with a clip range the "
+                 "learned quantized policy "
                  "saturates at: escapes grow like 1.5^H (Theorem 2's bound needs C, eta and is not evaluated)"),
         control_tests=(SlopeTest(value="regret", along="H", predicted=2.0, relation="<=", tol=_HORIZON_TOL,
                                  label=f"slope of |J(pi*) - J(pi_hat)| in H <= 2 (+{_HORIZON_TOL:g})"),),
