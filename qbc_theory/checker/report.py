@@ -518,7 +518,10 @@ def _text_classes(classes: dict) -> list:
         if c.get("log_size") is None:
             lines.append(f"  {label:<28}{c.get('description')}")
         else:
-            lines.append(f"  {label:<28}{c['text']}, {c['description']}")
+            lines.append(f"  {label:<28}{c['text']}, {c['description']}"
+                         + (f"; counted, not enumerable (qbc simulate's finite learner takes at most "
+                            f"{c['max_candidates']} gains)" if c.get("source") == "default"
+                            and c.get("max_candidates") and not c.get("enumerable") else ""))
     return lines
 
 
@@ -1035,7 +1038,7 @@ def check(instance, **options) -> AssumptionReport:
     pi, m = opt.pi, opt.m
     pi_note = (f"|Pi| not determined ({opt.pi_note})" if pi is None
                else f"{pi.format()}: {pi.description}" + ("" if pi.source == "given" else f" ({opt.pi_note})"))
-    m_note = f"{m.format('|M|')}: {m.description}" + ("" if m.source == "given" else " (pass M= or log_M=)")
+    m_note = f"{m.format('|M|')}: {m.description}" + ("" if m.source == "given" else " (M= or log_M= in the Python API)")
     values = {"H": float(H), "n": float(n), "delta": float(delta), "eps_q": float(qe.value),
               "Pi": None if pi is None else pi.size_float, "log_Pi": None if pi is None else pi.log_size,
               "M": m.size_float, "log_M": m.log_size, "C": st.C, "eta": st.eta, "Gamma": st.Gamma,
