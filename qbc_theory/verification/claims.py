@@ -43,7 +43,7 @@ __all__ = [
 ORDER = (
     "thm3.rate_n", "thm3.horizon", "thm3.eps", "thm2.rate_n", "thm2.horizon", "prop5.rtvc",
     "thm6.det", "thm6.noisy", "thm7.det", "thm7.noisy", "thm8.tight", "thm9.tight",
-    "lipschitz.exp", "prop4.regression", "thm1.explicit",
+    "lipschitz.exp", "prop4.regression", "thm1.explicit", "thm3.h2",
 )
 """The claim ids (a contract), in report order."""
 
