@@ -238,6 +238,8 @@ def test_h2_term_is_printed_in_words_with_its_inequality():
     text = big.format_text()
     assert "H^2 term vanishes           no: L Gamma (k+1) = " in text and " >= k - 2 = " in text
     assert not any(w in line for line in text.splitlines() for w in (" True", " False", " None"))
+    unstable = check(_instance([[1.02, 0.0], [0.0, 0.5]], [[0.0], [1.0]], [[-0.1, -0.1]], H=20), **FAST)
+    assert "H^2 term vanishes           - (no finite Gamma: the system is not globally P-IISS)" in unstable.format_text()
 
 
 def test_vacuous_upper_bounds_are_called_vacuous():

@@ -480,6 +480,8 @@ def _text_quantizer(q: dict) -> list:
 def _text_h2(s: dict) -> str:
     ineq = s.get("h2_inequality")
     if s.get("h2_term_vanishes") is None or ineq is None:
+        if s.get("binning_rtvc") is not None:
+            return "- (no finite Gamma: the system is not globally P-IISS)"
         return "- (Proposition 5's modulus needs a deterministic expert and binning)"
     lhs, rhs = ineq["lhs"], ineq["rhs"]
     if s["h2_term_vanishes"]:
