@@ -139,3 +139,22 @@ def test_quick_profile_verdict(tmp_path):
     control = run_spec(paths[claim.control_spec], backend="serial", out=tmp_path, profile="quick", progress=False)
     result = evaluate(claim, table, control)
     assert result.status == "consistent" and result.control_status == "violated"
+
+
+# --- figure data and drawing -------------------------------------------------------------------------
+
+def test_figure_data_has_the_four_series_and_refuses_missing_specs(tables):
+    from qbc_theory.figures import h2_plot
+    from qbc_theory.verification.figdata import MissingDataError
+    from qbc_theory.verification.figdata.h2 import h2_horizon_data
+
+    data, prov, notes = h2_horizon_data(tables)
+    assert len(data.measured) == 4 and dict(data.fixed) == {"eps_q": 0.125}
+    claim_d, control_d = data.measured[1].fit, data.measured[3].fit
+    assert claim_d.ci_low > horizon_h2.SLOPE_THRESHOLD > control_d.ci_high
+    assert any("not drawn" in n for n in notes)
+    assert h2_plot.draw_h2_figure(data).axes
+    with pytest.raises(MissingDataError, match="thm3.h2.control"):
+        h2_horizon_data({"thm3.h2": tables["thm3.h2"]})
+    with pytest.raises(DimensionError, match="four series"):
+        h2_plot.h2_horizon_plot(dataclasses.replace(data, measured=data.measured[:2]))
