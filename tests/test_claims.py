@@ -205,25 +205,34 @@ def _judge(tmp_path, slope, tol, max_seeds=None, noise=0.3, cell="test.power_law
 def test_sequential_seeds_resolve_a_flip_when_the_truth_is_inside(tmp_path):
     # slope 0.9 against "<= 1": at 4 and 8 seeds the interval reaches above 1 (a flip with tol 0.3);
     # 16 seeds narrow it until zero slack agrees
-    res, tables = _judge(tmp_path, 0.9, tol=0.3, max_seeds=64)
+    res, tables = _judge(tmp_path, 0.9, tol=0.3, max_seeds=32)
     o = res.outcomes[0]
     assert res.seeds["experiment"] == 16 and not o.flipped and o.status == o.strict_verdict == "consistent"
     assert tables["toy.e"].seeds == res.seeds["experiment"]
 
 
 def test_a_flip_that_more_seeds_cannot_resolve_is_inconclusive(tmp_path):
-    # the truth on the edge (slope 1 against "<= 1"): it flips at every sample size
+    # the truth on the edge (slope 1 against "<= 1"): it flips at every sample size, and the interval
+    # projected to the budget still straddles 1, so no seeds are spent
     res, _ = _judge(tmp_path, 1.0, tol=0.3, max_seeds=16)
     o = res.outcomes[0]
-    assert res.seeds["experiment"] == 16 and o.flipped and o.status == "inconclusive"
-    assert res.status == "inconclusive" and any("still flips at 16 seeds" in r for r in res.reasons)
+    assert res.seeds["experiment"] == 4 and o.flipped and o.status == "inconclusive"
+    assert res.status == "inconclusive" and any("more seeds cannot resolve" in r for r in res.reasons)
     # without sequential seeding the same claim is judged at the profile's 4 seeds
     res0, _ = _judge(tmp_path, 1.0, tol=0.3, max_seeds=16, sequential=False)
     assert res0.seeds["experiment"] == 4 and res0.outcomes[0].flipped
 
 
+def test_a_flip_still_there_at_the_budget_is_inconclusive(tmp_path):
+    # slope 0.9: the projection to 8 seeds promises a resolution, the data at 8 seeds do not deliver
+    res, _ = _judge(tmp_path, 0.9, tol=0.3, max_seeds=8)
+    o = res.outcomes[0]
+    assert res.seeds["experiment"] == 8 and o.flipped and o.status == "inconclusive"
+    assert any("still flips at 8 seeds per cell (budget 8)" in r for r in res.reasons)
+
+
 def test_refused_sequential_seeds_are_reported(tmp_path):
-    res, _ = _judge(tmp_path, 1.0, tol=0.6, max_seeds=16, cell="test.unspawned")
+    res, _ = _judge(tmp_path, 0.8, tol=0.6, max_seeds=64, cell="test.unspawned")
     assert res.seeds["experiment"] == 4 and res.status == "inconclusive"
     assert any("sequential seeds refused" in r for r in res.reasons)
 

@@ -239,6 +239,33 @@ def extend_seeds(requests, *, specs: dict, backend: str = "processes", out="qbc-
     return result
 
 
+def _projected_ci(outcome, seeds: int, budget: int) -> tuple[float, float]:
+    """The slope interval expected at ``budget`` seeds: each end's distance from the estimate shrinks
+    like ``sqrt(seeds / budget)`` (the standard error of a mean over seeds)."""
+    f = (seeds / budget) ** 0.5
+    lo, hi = outcome.ci
+    m = outcome.measured
+    return m - (m - lo) * f, m + (hi - m) * f
+
+
+def _futile(outcome, seeds: int, budget: int) -> bool:
+    """True when a flipping slope test would still flip at the budget's seeds if its slope estimate
+    stayed where it is (then doubling cannot be expected to resolve it: a slope on the edge of the
+    allowed region, or an equality test at zero slack)."""
+    from types import SimpleNamespace
+
+    from .scaling import compare_slope
+
+    d = outcome.detail
+    lo, hi = _projected_ci(outcome, seeds, budget)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return False
+    ci = SimpleNamespace(ci=(lo, hi))
+    slack = compare_slope(ci, d["predicted"], d["relation"], tol=d["tol"])
+    strict = compare_slope(ci, d["predicted"], d["relation"], tol=0.0)
+    return slack != strict
+
+
 def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw):
     """Judge claims on their tables, doubling the seeds of tables whose slope tests flip (see :func:`verify`).
 
@@ -263,6 +290,7 @@ def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw)
     # on which other claims were run
     views = {c.id: {"e": base[c.spec], "c": base[c.control_spec]} for c in chosen}
     refused: dict = {}
+    futile: dict = {}
     results = {}
     pending = list(chosen)
     while pending:
@@ -275,8 +303,15 @@ def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw)
             for side, outs in (("e", res.outcomes), ("c", res.control_outcomes)):
                 table = views[c.id][side]
                 budget = c.seed_budget(base[table.spec_id].seeds)
-                if any(o.flipped for o in outs) and 2 * table.seeds <= budget and (c.id, side) not in refused:
-                    requests[(c.id, side)] = table
+                flips = [o for o in outs if o.flipped]
+                if not flips or 2 * table.seeds > budget or (c.id, side) in refused:
+                    continue
+                hopeless = [o for o in flips if _futile(o, table.seeds, budget)]
+                if len(hopeless) == len(flips):
+                    futile[(c.id, side)] = hopeless
+                    continue
+                futile.pop((c.id, side), None)
+                requests[(c.id, side)] = table
         if not requests:
             break
         grown = extend_seeds(requests, specs=specs, **run_kw)
@@ -292,9 +327,19 @@ def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw)
         notes = [f"sequential seeds refused: {refused[(c.id, s)]}" for s in ("e", "c") if (c.id, s) in refused]
         for side, outs in (("e", res.outcomes), ("c", res.control_outcomes)):
             t = views[c.id][side]
-            if sequential and any(o.flipped for o in outs) and (c.id, side) not in refused:
-                notes.append(f"{'experiment' if side == 'e' else 'control'}: still flips at {t.seeds} seeds per "
-                             f"cell (budget {c.seed_budget(base[t.spec_id].seeds)}): inconclusive")
+            where = "experiment" if side == "e" else "control"
+            budget = c.seed_budget(base[t.spec_id].seeds)
+            if not sequential or not any(o.flipped for o in outs) or (c.id, side) in refused:
+                continue
+            if (c.id, side) in futile:
+                for o in futile[(c.id, side)]:
+                    lo, hi = _projected_ci(o, t.seeds, budget)
+                    notes.append(f"{where}: more seeds cannot resolve the flip of '{o.predicted}': at the budget of "
+                                 f"{budget} seeds per cell its interval would be about [{lo:.3g}, {hi:.3g}] if the "
+                                 f"slope stays at {o.measured:.3g}, which still flips; judged at {t.seeds} seeds: "
+                                 f"inconclusive")
+            else:
+                notes.append(f"{where}: still flips at {t.seeds} seeds per cell (budget {budget}): inconclusive")
         if notes:
             res = dataclasses.replace(res, reasons=(*res.reasons, *notes))
         final.append(res)
@@ -314,8 +359,11 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
     **Sequential seeds.** When a slope test's verdict differs between its slack and zero slack
     (:class:`SlopeTest`), the table it ran on (experiment or control) is extended by as many seeds
     again (spawned children following the existing ones, so the first seeds' results are unchanged
-    and cached) and the claim is judged again; doubling stops when nothing flips or the next doubling
-    would exceed the claim's budget (:meth:`Claim.seed_budget`). A test that still flips is
+    and cached) and the claim is judged again; doubling stops when nothing flips, when the next
+    doubling would exceed the claim's budget (:meth:`Claim.seed_budget`), or when it cannot be
+    expected to help: if the interval shrunk to the budget's seeds around the same slope estimate
+    (ends closer by ``sqrt(seeds / budget)``) would still flip (:func:`_futile`: a slope on the edge
+    of the allowed region, an equality at zero slack). A test that still flips is
     ``inconclusive`` and its ``note`` says so. Each claim keeps its own tables, so its verdict does
     not depend on which other claims were run; all is reproducible from the specs' entropies.
 

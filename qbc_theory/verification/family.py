@@ -39,6 +39,8 @@ exit probability the cell adds to its bound; the claim's realizable class, a box
 the worst-case search maximises the regret over the bound the cell evaluates (Theorem 2's explicit
 form plus :math:`\delta H` and the exit term).
 
+Each instance runs the claim's ladder with :data:`FAMILY_SEEDS` seeds per cell (at most the
+profile's); its tests are the claim's, judged without sequential seeds (a flip is inconclusive).
 Claims without a family report "family not supported". A claim is consistent over a family only if
 no instance violates it; its family status is ``violated`` if some instance does, ``consistent`` if
 every instance is, and ``inconclusive`` otherwise.
@@ -64,7 +66,7 @@ from scipy import stats
 from ..model.errors import SpecError
 from .runner import ResultTable, builtin_spec_paths, load_spec, run_specs, spec_from_dict
 
-__all__ = ["FAMILIES", "FAMILY_ENTROPY", "FamilyResult", "FamilyReport", "draw_instance", "run_families",
+__all__ = ["FAMILIES", "FAMILY_ENTROPY", "FAMILY_SEEDS", "FamilyResult", "FamilyReport", "draw_instance", "run_families",
            "family_spec", "instance_toml", "supported"]
 
 FAMILY_ENTROPY = 20261204
@@ -73,7 +75,10 @@ FAMILY_ENTROPY = 20261204
 FAMILIES = {"thm3.rate_n": "thm3.binning", "thm2.rate_n": "thm2.gaussian"}
 """Claim id -> the family it supports (a claim's ``family`` attribute, when set, takes precedence)."""
 
-_BINS = (8, 16, 32, 64, 128)
+FAMILY_SEEDS = 8
+"""Seeds per cell of a family instance (at most the profile's): a family spends its budget on
+instances rather than on seeds, so an instance's intervals are about twice as wide as the claim's
+(quick profile, 32 seeds) and more of its tests come out inconclusive, never more consistent."""
 _CLIP_SDS = 8.0
 
 
@@ -215,7 +220,7 @@ def family_spec(base, spec_id: str, overrides: dict, entropy: int, profile: str,
     """A spec running ``base``'s cell at ``base``'s ``profile`` with ``overrides`` and its own entropy
     (and ``seeds`` per cell instead of the profile's, when given)."""
     params, base_grid, prof_seeds = base.resolved(profile)
-    seeds = prof_seeds if seeds is None else int(seeds)
+    seeds = prof_seeds if seeds is None else min(int(seeds), prof_seeds)
     params = {**params, **overrides}
     g = {k: list(v) for k, v in (grid or base_grid).items()}
     return spec_from_dict({"id": spec_id, "cell": base.cell, "entropy": int(entropy), "params": params, "grid": g,
@@ -327,7 +332,7 @@ def run_families(chosen, n: int, *, profile: str = "quick", out="qbc-out", backe
     search_budget : int, optional
         Candidates of the worst-case search per claim (default ``n``).
     seeds : int, optional
-        Seeds per cell instead of the profile's (for small checks; the verdicts use the profile's).
+        Seeds per cell (default :data:`FAMILY_SEEDS`, at most the profile's).
 
     Returns
     -------
@@ -348,6 +353,8 @@ def run_families(chosen, n: int, *, profile: str = "quick", out="qbc-out", backe
     budget = n if search_budget is None else int(search_budget)
     run_kw = dict(backend=backend, out=out, profile="quick", progress=progress, workers=workers)
     results = []
+    if seeds is None:
+        seeds = FAMILY_SEEDS
     for claim in chosen:
         fam = supported(claim)
         if fam is None:
