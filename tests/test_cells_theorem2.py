@@ -270,6 +270,28 @@ def test_data_terms_and_binned_minimum():
         db.thm1_data_terms(H=4, tv=0.0, p_far=0.0, errors=e, gains=g, L_r=1.0, kappa=lambda r: 0 * r)
 
 
+def test_cell_count_modulus_of_a_binned_linear_map():
+    """The exact modulus used for binned deterministic learners: |x - x'| <= m w / L  =>  |q(Lx) - q(Lx')| <= m w,
+    and it is attained (a pair just beyond m w / L can be m + 1 cells apart)."""
+    q = UniformBinning(-2.0, 2.0, 40)  # w = 0.1
+    L, w, rng = 0.2, 0.1, np.random.default_rng(3)
+    x = rng.uniform(-12, 12, 200_000)
+    for m in (1, 2, 3):
+        xp = x + rng.uniform(-1, 1, x.size) * m * w / L
+        gap = np.abs(q.decode(q.encode((L * x)[:, None])) - q.decode(q.encode((L * xp)[:, None])))[:, 0]
+        assert gap.max() <= m * w + 1e-12
+        far = x + 1.2 * m * w / L
+        gap_far = np.abs(q.decode(q.encode((L * x)[:, None])) - q.decode(q.encode((L * far)[:, None])))[:, 0]
+        assert gap_far.max() > m * w + 1e-9  # the radius cannot be enlarged much
+    e = np.full((2, 5), 0.02)
+    g = db.gain_profile([[0.5]], [[1.0]], 5)
+    with_cells = db.thm1_data_bound_binned(H=5, tv=0.0, p_far=0.0, errors=e, gains=g, L_r=1.0, lipschitz=L,
+                                           eps_q=0.05, k_grid=[2.5, 4.0], cell_width=w)
+    prop5_only = db.thm1_data_bound_binned(H=5, tv=0.0, p_far=0.0, errors=e, gains=g, L_r=1.0, lipschitz=L,
+                                           eps_q=0.05, k_grid=[2.5, 4.0])
+    assert with_cells["total"] < prop5_only["total"] and with_cells["k"] == 2.0
+
+
 def test_data_dependent_bound_holds_and_is_tighter_on_the_thm2_instance():
     p = _params("thm1.explicit", n=256, eval=1000)
     out = red.thm1_terms_cell(p, 2, np.random.SeedSequence(8))

@@ -236,12 +236,16 @@ def thm1_data_terms(*, H, tv, p_far, errors, gains, L_r, kappa, eps_prime=0.0, d
     return out
 
 
-def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q, k_grid) -> dict:
+def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q, k_grid, cell_width=None) -> dict:
     r"""Theorem 1 for a deterministic learner ``q(pi_hat(x))`` through a binning, minimised over ``eps'``.
 
     By Proposition 5 (ii), for every ``eps' = k eps_q`` with ``k > 2`` the learner is ``eps'``-RTVC with
-    ``kappa(r) = 1{r > (eps' - 2 eps_q) / L}``, ``L`` the learned map's Lipschitz constant. Each
-    ``k`` gives a valid bound (:func:`thm1_data_terms`); the smallest is returned with its ``k``.
+    ``kappa(r) = 1{r > (eps' - 2 eps_q) / L}``, ``L`` the learned map's Lipschitz constant. For a scalar
+    uniform binning with cell width ``w`` the exact modulus is better: actions at most ``m w`` apart
+    lie at most ``m`` cells apart, so ``|q(a) - q(b)| <= m w`` (clipping only shrinks the gap) and the
+    learner is ``m w``-RTVC with ``kappa(r) = 1{r > m w / L}`` (``m = 1, 2, ...``; given ``cell_width``).
+    Each choice gives a valid bound (:func:`thm1_data_terms`); the smallest is returned with its
+    ``k = eps' / eps_q``.
 
     Parameters
     ----------
@@ -252,7 +256,10 @@ def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q
     eps_q : float
         The binning's sup error.
     k_grid : array_like
-        Values of ``k > 2`` to try.
+        Values of ``k > 2`` to try (Proposition 5 (ii)).
+    cell_width : float, optional
+        ``w`` of a scalar uniform binning: also try ``eps' = m w``, ``m = 1, ..., 12``, with the exact
+        cell-count modulus.
 
     Returns
     -------
@@ -265,15 +272,20 @@ def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q
     """
     L = as_real("lipschitz", lipschitz, positive=True)
     eq = as_real("eps_q", eps_q, positive=True)
-    best = None
+    choices = []  # (eps', radius below which the modulus is 0)
     for k in np.asarray(k_grid, dtype=float):
         if not k > 2:
             raise DimensionError(f"k_grid: expected values > 2 (Proposition 5 (ii)), found {k:g}")
-        d0 = (k - 2.0) * eq / L
+        choices.append((k * eq, (k - 2.0) * eq / L))
+    if cell_width is not None:
+        w = as_real("cell_width", cell_width, positive=True)
+        choices += [(m * w, m * w / L) for m in range(1, 13)]
+    best = None
+    for ep, d0 in choices:
         terms = thm1_data_terms(H=H, tv=tv, p_far=p_far, errors=errors, gains=gains, L_r=L_r,
-                                kappa=lambda r, d0=d0: (np.asarray(r) > d0).astype(float), eps_prime=k * eq)
+                                kappa=lambda r, d0=d0: (np.asarray(r) > d0).astype(float), eps_prime=ep)
         if best is None or terms["total"] < best["total"]:
-            best = dict(terms, k=float(k))
+            best = dict(terms, k=float(ep / eq))
     return best
 
 

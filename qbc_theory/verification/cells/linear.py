@@ -331,8 +331,10 @@ def _data_bound(inst, policy_class, fits, H, N, rngs, p_far) -> dict:
     On ``N`` expert rollouts: the exact trajectory TV between ``q#pi*`` and the deterministic learner
     ``q(K_hat x)``, i.e. the probability that their tokens differ at some step of an expert trajectory
     (the likelihood ratio is 1 or 0), plus two standard errors; the measured quantization errors with
-    the exact linear gain; the learner's own modulus ``1{r > (eps' - 2 eps_q)/||K_hat||}``
-    (Proposition 5 (ii)), minimised over ``eps' = k eps_q``, ``k`` in ``(2, 12]``.
+    the exact linear gain; the learner's own modulus, ``1{r > (eps' - 2 eps_q)/||K_hat||}``
+    (Proposition 5 (ii)) or, for the scalar binning of cell width ``w``, the exact cell-count modulus
+    ``1{r > m w / ||K_hat||}`` at ``eps' = m w`` (:func:`.data_bounds.thm1_data_bound_binned`),
+    minimised over ``eps'``.
     """
     q, system = inst.quantizer, inst.system
     gains = data_bounds.gain_profile(system.A, system.B, H)
@@ -346,7 +348,7 @@ def _data_bound(inst, policy_class, fits, H, N, rngs, p_far) -> dict:
         best = data_bounds.thm1_data_bound_binned(
             H=H, tv=min(1.0, tv), p_far=p_far, errors=errors, gains=gains, L_r=inst.reward.lipschitz,
             lipschitz=max(float(np.linalg.norm(policy_class.gains[fit.index], 2)), 1e-12), eps_q=q.eps_sup,
-            k_grid=np.linspace(2.25, 12.0, 40))
+            k_grid=np.linspace(2.25, 12.0, 40), cell_width=float(np.max(q.width)) if q.dim == 1 else None)
         cols["thm1_data"].append(best["total"])
         cols["thm1_data_tv"].append(best["tv"])
         cols["thm1_data_quant"].append(best["kappa"] + best["lipschitz"])
