@@ -138,3 +138,22 @@ def test_simulate_reports_the_class_it_searched():
     r = simulate(inst, eval_trajectories=100).to_dict()["policy_class"]
     assert r["exact"] == default_policy_class(inst).size == 7**2 * 5 and r["used"]
     assert "contains q#pi*" in r["description"]
+
+
+@pytest.mark.parametrize("path", ["lure_tanh.toml", "pendulum_tanh.toml", "mlp_sat.toml"])
+def test_checker_counts_the_class_the_engine_builds(path):
+    """One definition of Pi: model.policy_class counts exactly the class engine.policy_classes builds."""
+    from pathlib import Path
+
+    from qbc_theory.engine.policy_classes import nonlinear_policy_class
+    from qbc_theory.model.instance import load_instance
+    from qbc_theory.model.policy_class import policy_class_size
+
+    inst = load_instance(Path(__file__).resolve().parents[1] / "experiments" / "instances" / path)
+    built = nonlinear_policy_class(inst.expert, inst.quantizer)
+    counted = policy_class_size(inst.expert)
+    assert counted.size == built.size and counted.enumerable
+    # a different cap changes both the same way
+    cap = built.size - 1
+    small = nonlinear_policy_class(inst.expert, inst.quantizer, max_candidates=cap)
+    assert policy_class_size(inst.expert, max_candidates=cap).size == small.size < built.size

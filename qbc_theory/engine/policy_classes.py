@@ -35,6 +35,7 @@ import numpy as np
 from ..model.errors import AssumptionError, DimensionError
 from ..model.experts import CallableExpert, MLPExpert, TanhExpert
 from ..model.quantizers import encode_actions, quantize_actions
+from ..model.policy_class import GRID_STEP, MAX_CANDIDATES, NOISE_SCALES, SATURATION_LEVELS, lattice_radius
 from ..model.validation import as_int, as_real, describe, reject_unknown_kwargs
 from . import learning
 
@@ -211,8 +212,9 @@ class TanhPolicyClass(_MeanClass):
         self._flat = np.ascontiguousarray(g.reshape(-1, self.dx).T)  # (dx, J du)
 
     @classmethod
-    def around(cls, expert: TanhExpert, quantizer, *, grid_step=0.05, grid_radius=None, scale_step=0.05,
-               scale_radius=2, max_candidates=10_000) -> "TanhPolicyClass":
+    def around(cls, expert: TanhExpert, quantizer, *, grid_step=GRID_STEP, grid_radius=None,
+               scale_step=float(SATURATION_LEVELS[1] - SATURATION_LEVELS[0]),
+               scale_radius=len(SATURATION_LEVELS) // 2, max_candidates=MAX_CANDIDATES) -> "TanhPolicyClass":
         """The lattice around ``expert`` described in the class docstring.
 
         ``grid_radius`` defaults to the largest ``r <= 3`` keeping ``|Pi| <= max_candidates``.
@@ -229,12 +231,12 @@ class TanhPolicyClass(_MeanClass):
         factors = 1.0 + sstep * np.arange(-srad, srad + 1)
         if factors[0] <= 0:
             raise DimensionError(f"scale_step: expected scale_step * scale_radius < 1, found {sstep * srad:g}")
-        sigmas = np.zeros(1) if expert.deterministic else expert.noise_std * (1.0 + 0.1 * np.arange(-2, 3))
+        sigmas = np.zeros(1) if expert.deterministic else expert.noise_std * NOISE_SCALES
         per_gain = factors.size * sigmas.size
         p = expert.K.size
         radius = grid_radius
         if radius is None:
-            radius = next((r for r in (3, 2, 1) if (2 * r + 1) ** p * per_gain <= max_candidates), None)
+            radius = lattice_radius(p, max(1, max_candidates // per_gain))
             if radius is None:
                 raise AssumptionError(f"grid_radius: a lattice with radius 1 over {p} gain entries times "
                                       f"{per_gain} scales has {3 ** p * per_gain} candidates, above "
@@ -335,7 +337,7 @@ class OutputPolicyClass(_MeanClass):
         max_candidates = as_int("max_candidates", max_candidates, minimum=1)
         if isinstance(expert, MLPExpert):
             features, (W, b) = expert.features, expert.layers[-1]
-            sigmas = np.zeros(1) if expert.deterministic else expert.noise_std * (1.0 + 0.1 * np.arange(-2, 3))
+            sigmas = np.zeros(1) if expert.deterministic else expert.noise_std * NOISE_SCALES
             dx = expert.dx
         elif isinstance(expert, CallableExpert):
             if not expert.deterministic:
@@ -349,7 +351,7 @@ class OutputPolicyClass(_MeanClass):
         p = 2 * du
         radius = grid_radius
         if radius is None:
-            radius = next((r for r in (3, 2, 1) if (2 * r + 1) ** p * sigmas.size <= max_candidates), None)
+            radius = lattice_radius(p, max(1, max_candidates // sigmas.size))
             if radius is None:
                 raise AssumptionError(f"grid_radius: radius 1 over {p} output parameters gives "
                                       f"{3 ** p * sigmas.size} candidates, above max_candidates={max_candidates}")

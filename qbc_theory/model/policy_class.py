@@ -17,7 +17,10 @@ with the radius ``r`` the largest of ``3, 2, 1`` whose lattice has at most ``max
 candidates. When even ``r = 1`` is larger (``3^p > max_candidates``) the class is still defined
 (``r = 1``) and counted, but it cannot be enumerated: the finite learner refuses it and the checker
 says so. For the arctan expert of Theorem 6 the lattice is over the single gain ``g`` of
-``q(arctan(g x))``.
+``q(arctan(g x))``; for a tanh expert over its gain, times 5 saturation levels; for an MLP (or a
+deterministic callable) expert over a factor and an offset per action of the output layer
+(:func:`class_layout`; the engine's :mod:`qbc_theory.engine.policy_classes` builds these classes with
+the same layout).
 
 Counts are carried as natural logarithms from the start: ``3^1000`` does not fit in a float, its
 log does. :attr:`ClassSize.size` is the exact integer, :attr:`ClassSize.size_float` is ``None``
@@ -47,6 +50,8 @@ __all__ = [
     "MODEL_PER_ENTRY",
     "ClassSize",
     "lattice_radius",
+    "class_layout",
+    "SATURATION_LEVELS",
     "policy_class_size",
     "class_size_from_log",
     "class_size_from_count",
@@ -179,15 +184,46 @@ def lattice_radius(entries: int, max_candidates: int = MAX_CANDIDATES) -> int | 
     return next((r for r in RADII if _fits(2 * r + 1, entries, max_candidates)), None)
 
 
-def _center(expert) -> tuple[np.ndarray, str]:
-    from .experts import ArctanExpert, LinearExpert
+SATURATION_LEVELS = 1.0 + 0.05 * np.arange(-2, 3)
+"""Relative saturation levels of a tanh expert's candidates: ``s (1 + 0.05 {-2, ..., 2})``."""
 
+
+def class_layout(expert) -> tuple[int, int, str, bool]:
+    """How the finite class around ``expert`` is laid out.
+
+    Returns
+    -------
+    entries : int
+        ``p``, the lattice's free entries: the gain's entries (linear, tanh), the arctan gain ``g``,
+        or ``2 du`` output factors and offsets (MLP, deterministic callable expert).
+    per_point : int
+        Candidates per lattice point: noise scales (Gaussian expert) times saturation levels (tanh).
+    family : str
+        What the lattice is over, for reports.
+    capped_with_points : bool
+        Whether ``max_candidates`` bounds the lattice times ``per_point`` (tanh, output classes) or
+        the lattice alone (linear and arctan gains; the noise scales multiply it afterwards).
+
+    Raises
+    ------
+    AssumptionError
+        For an expert without a finite class here.
+    """
+    from .experts import ArctanExpert, CallableExpert, LinearExpert, MLPExpert, TanhExpert
+
+    noise = 1 if expert.deterministic else len(NOISE_SCALES)
     if isinstance(expert, ArctanExpert):
-        return np.ones((1, 1)), "arctan"
+        return 1, noise, "arctan gains g", False
     if isinstance(expert, LinearExpert):
-        return expert.K, "linear"
-    raise AssumptionError(f"expert: the finite policy class is defined for linear or arctan experts, found "
-                          f"{describe(expert)}; give its size (Pi= or log_Pi=, --Pi-size or --log-Pi)")
+        return int(expert.K.size), noise, "gains", False
+    if isinstance(expert, TanhExpert):
+        return int(expert.K.size), noise * len(SATURATION_LEVELS), \
+            f"tanh gains K' x {len(SATURATION_LEVELS)} saturation levels", True
+    if isinstance(expert, MLPExpert) or (isinstance(expert, CallableExpert) and expert.deterministic):
+        return 2 * int(expert.du), noise, "output-layer factors and offsets", True
+    raise AssumptionError(f"expert: the finite policy class is defined for linear, arctan, tanh, MLP and "
+                          f"deterministic callable experts, found {describe(expert)}; give its size (Pi= or "
+                          f"log_Pi=, --Pi-size or --log-Pi)")
 
 
 def policy_class_size(expert, *, grid_radius=None, max_candidates=MAX_CANDIDATES,
@@ -196,12 +232,14 @@ def policy_class_size(expert, *, grid_radius=None, max_candidates=MAX_CANDIDATES
 
     .. math::
 
-        \log|\Pi| = p \log(2r + 1) + \log s,\qquad p = \text{entries of the gain},\;
-        s = 5 \text{ (Gaussian expert) or } 1 .
+        \log|\Pi| = p \log(2r + 1) + \log s,\qquad p = \text{lattice entries},\;
+        s = \text{candidates per lattice point (noise scales, saturation levels)} .
 
     Parameters
     ----------
-    expert : LinearExpert or ArctanExpert
+    expert : LinearExpert, ArctanExpert, TanhExpert, MLPExpert or a deterministic CallableExpert
+        The layout is :func:`class_layout`'s (the classes of
+        :mod:`qbc_theory.engine.policy_classes` for the nonlinear experts).
     grid_radius : int, optional
         Default :func:`lattice_radius` (``1`` when no radius fits ``max_candidates``; the class is
         then counted but not enumerable).
@@ -225,25 +263,23 @@ def policy_class_size(expert, *, grid_radius=None, max_candidates=MAX_CANDIDATES
     ----------
     Cao & Xie 2026, Appendix A (finite realizable class: ``q#pi* in Pi``).
     """
-    center, link = _center(expert)
+    p, per_point, what, capped_with_points = class_layout(expert)
     max_candidates = as_int("max_candidates", max_candidates, minimum=1)
     grid_step = as_real("grid_step", grid_step, positive=True)
-    p = int(center.size)
+    lattice_cap = max(1, max_candidates // per_point) if capped_with_points else max_candidates
     if grid_radius is None:
-        radius = lattice_radius(p, max_candidates)
+        radius = lattice_radius(p, lattice_cap)
         fitted = radius is not None
         radius = 1 if radius is None else radius
     else:
         radius = as_int("grid_radius", grid_radius, minimum=0)
         fitted = None
-    scales = 1 if expert.deterministic else len(NOISE_SCALES)
+    scales = per_point
     per = 2 * radius + 1
     log_size = p * math.log(per) + math.log(scales)
-    # the finite learner caps the lattice of gains (the noise scales multiply it afterwards)
-    enumerable = fitted is not False and _fits(per, p, max_candidates)
-    what = "gains" if link == "linear" else "arctan gains g"
+    enumerable = fitted is not False and _fits(per, p, lattice_cap)
     description = (f"{per}^{p} lattice of {what} (radius {radius}, step {grid_step:g})"
-                   + (f" x {scales} noise scales" if scales > 1 else ""))
+                   + (f" x {scales} noise scales" if scales > 1 and not capped_with_points else ""))
     exact = per**p * scales if _fits(per, p, 10**300) else None
     return ClassSize(log_size=log_size, description=description, source="default", entries=p, radius=radius,
                      scales=scales, step=grid_step, enumerable=bool(enumerable), max_candidates=max_candidates,
