@@ -21,12 +21,12 @@ import importlib
 
 __version__ = "0.1.0"
 
-from .model.dynamics import LinearSystem, from_statespace
+from .model.dynamics import CallableSystem, LinearSystem, LureSystem, from_statespace, pendulum
 from .model.errors import AssumptionError, DimensionError, QbcError, SolverError, SpecError
-from .model.experts import ArctanExpert, LinearExpert, lqr_expert, lqr_gain
+from .model.experts import ArctanExpert, CallableExpert, LinearExpert, MLPExpert, TanhExpert, lqr_expert, lqr_gain
 from .model.instance import Instance, expert_actions, instance_from_dict, load_instance
 from .model.quantizers import DCTBinning, KMeansQuantizer, ResidualVQ, TrapLoopQuantizer, UniformBinning, kmeans
-from .model.rewards import RegulationReward, TrackingReward
+from .model.rewards import RegulationReward, StateReward, TrackingReward
 
 _LAZY = {
     "theory.symbols": ("SYMBOLS", "sym"),
@@ -43,6 +43,13 @@ _LAZY = {
     "engine.learning": ("QuantizedLinearPolicy", "LinearPolicyClass", "gain_grid", "fit_finite",
                         "fit_gaussian_mle", "fit_deterministic_mle", "fit_regression", "fit_algorithm1"),
     "engine.simulation": ("simulate", "SimulationResult"),
+    "engine.scan": ("scan", "ScanResult"),
+    "engine.export": ("expert_demonstrations",),
+    "model.tokenizers": ("make_tokenizer", "TOKENIZERS"),
+    "model.dataset": ("load_demonstrations", "demonstrations", "Demonstrations"),
+    "checker.audit": ("audit", "AuditResult"),
+    "checker.incremental": ("incremental_certificate", "IncrementalCertificate"),
+    "checker.lipschitz": ("lipschitz_report", "LipschitzReport"),
     "engine.constructions": ("trap_loop", "theorem8", "theorem9", "lipschitz_example"),
     "verification.scaling": ("fit_slope", "compare_slope", "compare_bound", "SlopeFit"),
     "verification.runner": ("run_spec", "run_specs", "load_spec", "cell_function", "ResultTable"),
@@ -53,7 +60,8 @@ _LAZY = {
 # is ``qbc_theory.theory.bounds``), so that ``from qbc_theory import bounds`` keeps working.
 _SUBMODULES = {
     **{room: room for room in ("model", "theory", "checker", "engine", "verification", "figures", "cli")},
-    **{name.rsplit(".", 1)[1]: name for name in _LAZY if name.rsplit(".", 1)[1] not in ("report", "claims")},
+    **{name.rsplit(".", 1)[1]: name for name in _LAZY
+       if name.rsplit(".", 1)[1] not in ("report", "claims", "scan", "audit")},
     "claims": "verification.claims",
     "cells": "verification.cells",
     "plots": "figures.plots",
@@ -74,9 +82,15 @@ __all__ = [
     "SpecError",
     "SolverError",
     "LinearSystem",
+    "LureSystem",
+    "CallableSystem",
+    "pendulum",
     "from_statespace",
     "LinearExpert",
     "ArctanExpert",
+    "TanhExpert",
+    "MLPExpert",
+    "CallableExpert",
     "lqr_expert",
     "lqr_gain",
     "UniformBinning",
@@ -87,6 +101,7 @@ __all__ = [
     "kmeans",
     "TrackingReward",
     "RegulationReward",
+    "StateReward",
     "Instance",
     "load_instance",
     "instance_from_dict",

@@ -12,3 +12,5 @@ A figure module draws results and tables produced elsewhere: it may import :mod:
 - :mod:`.paper`: ``qbc figs``, the orchestration (which specs, which data builder, which drawing);
 - :mod:`.verify_plots`: the per-claim diagnostic figures of ``qbc verify``.
 """
+
+__all__: list[str] = []  # a room: its modules are imported by name, nothing is re-exported here

@@ -5,3 +5,5 @@ Owns the systems (:mod:`.dynamics`), experts (:mod:`.experts`), quantizers and t
 its TOML loader (:mod:`.instance`), the error classes (:mod:`.errors`) and the input validation
 helpers (:mod:`.validation`). It imports nothing else of ``qbc_theory``: every other room builds on it.
 """
+
+__all__: list[str] = []  # a room: its modules are imported by name, nothing is re-exported here

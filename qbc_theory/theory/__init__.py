@@ -4,3 +4,5 @@ Owns the symbol registry (:mod:`.symbols`), the catalog of bounds (:mod:`.bounds
 checker (:mod:`.inequality`). It may import :mod:`qbc_theory.model` only; it never imports the
 checker or the engine: bounds consume constants by name, they never simulate or certify.
 """
+
+__all__: list[str] = []  # a room: its modules are imported by name, nothing is re-exported here

@@ -6,3 +6,5 @@ each claim (:mod:`.cells`), the claim catalog (:mod:`.claims`, ``qbc verify``) a
 every figure (:mod:`.figdata`). It may import every room below it (model, theory, checker,
 engine); it never imports :mod:`qbc_theory.figures` or the CLI.
 """
+
+__all__: list[str] = []  # a room: its modules are imported by name, nothing is re-exported here
