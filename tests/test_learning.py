@@ -9,6 +9,7 @@ import pytest
 import scipy.stats
 
 from qbc_theory import learning as L
+from qbc_theory.engine.learning import finite as L_finite, parametric as L_parametric, tokens as L_tokens
 from qbc_theory import rollout
 from qbc_theory.model.dynamics import LinearSystem
 from qbc_theory.model.errors import AssumptionError, DimensionError, SolverError
@@ -54,7 +55,7 @@ def test_vectorised_deterministic_scores_equal_per_candidate_loop(q):
 
 @pytest.mark.parametrize("q", [UniformBinning(-2, 2, 64), UniformBinning([-0.3, 1e3], [0.7, 1e3 + 3.3], 37, "left")])
 def test_floor_thresholds_reproduce_the_quantizers_own_cell_index(q):
-    tau = L._floor_thresholds(q)
+    tau = L_finite._floor_thresholds(q)
     rng = _gen(26)
     e = rng.integers(1, q.bins, 20_000)
     j = rng.integers(0, q.dim, e.size)
@@ -165,8 +166,8 @@ def test_stable_cdf_difference_matches_log_space_formula_everywhere():
     rng = _gen(5)
     a = rng.normal(0, 15, 200_000)
     b = a + np.exp(rng.uniform(-25, 3, a.size))
-    ref = L._log_ndtr_diff_tail(a, b)
-    out = L._log_ndtr_diff(a, b)
+    ref = L_tokens._log_ndtr_diff_tail(a, b)
+    out = L_tokens._log_ndtr_diff(a, b)
     assert np.all(np.isfinite(ref))
     np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e-12)
 
@@ -244,12 +245,12 @@ def test_parametric_gradient_matches_finite_differences():
     q = UniformBinning(-1.5, 1.5, 6)
     x = _states(rng, 400, scale=1.5)
     t = q.encode(x @ K_TRUE.T + 0.2 * rng.standard_normal((400, 1)))
-    lo, hi = L._cells(q).boxes(t)
+    lo, hi = L_tokens._cells(q).boxes(t)
     theta = np.array([-0.25, -0.45, np.log(0.3)])
-    _, grad = L._gaussian_objective(theta, x, lo, hi, 1)
+    _, grad = L_parametric._gaussian_objective(theta, x, lo, hi, 1)
 
     def ll(th):
-        return L._gaussian_objective(th, x, lo, hi, 1)[0]
+        return L_parametric._gaussian_objective(th, x, lo, hi, 1)[0]
 
     for i in range(3):
         e = np.zeros(3)
