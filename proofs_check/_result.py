@@ -8,7 +8,7 @@ from qbc_theory.model.errors import DimensionError
 
 __all__ = ["RESULTS", "CheckResult", "ProofsReport"]
 
-#: The four verdicts a check can return (DESIGN.md section 5).
+#: The four verdicts a check can return (docs/design.md section 4).
 RESULTS = ("proved", "verified-numerically", "counterexample", "failed")
 
 
@@ -63,7 +63,7 @@ class ProofsReport:
     checks: tuple[CheckResult, ...]
 
     def to_dict(self) -> dict:
-        """``{"checks": [{"id", "result", "detail"}, ...]}`` (DESIGN.md section 5)."""
+        """``{"checks": [{"id", "result", "detail"}, ...]}`` (docs/design.md section 4)."""
         return {"checks": [c.to_dict() for c in self.checks]}
 
     def format_text(self) -> str:

@@ -209,7 +209,7 @@ class SimulationResult:
     quantization_entered: bool = True
 
     def to_dict(self) -> dict:
-        """The ``qbc simulate --json`` object (DESIGN.md section 5) plus diagnostics.
+        """The ``qbc simulate --json`` object (docs/design.md section 4) plus diagnostics.
 
         ``policy_class`` is :func:`qbc_theory.model.policy_class.policy_class_size` (``size`` is
         ``None`` beyond the float range, ``log_size`` in nats) with ``used``: whether this learner

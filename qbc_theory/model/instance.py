@@ -1,6 +1,6 @@
 """One problem instance (system, expert, quantizer, reward, horizon) and its TOML loader.
 
-The TOML format is the contract of DESIGN.md section 6. Loading never evaluates text: values are
+The TOML format is the contract of docs/instance-format.md. Loading never evaluates text: values are
 taken from the parsed TOML as numbers, strings and arrays, and checked key by key.
 """
 
@@ -342,7 +342,7 @@ def instance_from_dict(doc: dict, name: str = "instance", base_dir=None) -> Inst
 
 
 def load_instance(path) -> Instance:
-    """Load an :class:`Instance` from a TOML file in the format of DESIGN.md section 6.
+    """Load an :class:`Instance` from a TOML file in the format of docs/instance-format.md.
 
     Parameters
     ----------

@@ -14,7 +14,7 @@ Conventions
   sum of Theorem 6 is a sympy ``Sum`` evaluated by a documented numpy routine that broadcasts.
 * ``exponent(symbol)`` is the limit of the log-derivative ``x b'(x) / b(x)``, computed by sympy;
   for ``n`` the quantization error is set to 0 first (the statistical part), for ``eps_q`` the limit
-  ``n -> oo`` is taken first (the quantization part), as DESIGN.md section 5 defines them.
+  ``n -> oo`` is taken first (the quantization part), as docs/design.md section 4 defines them.
   Symbols that are not fixed are treated by sympy as generic (non-zero) values.
 
 References

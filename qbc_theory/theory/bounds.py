@@ -140,7 +140,7 @@ def parse_log_count(name: str, text: str) -> float:
 
 def bound_report(name: str, values: dict, form: str = "explicit", *, log_counts: dict | None = None,
                  **kwargs) -> dict:
-    """The JSON object of ``qbc bound NAME --json`` (DESIGN.md section 5).
+    """The JSON object of ``qbc bound NAME --json`` (docs/design.md section 4).
 
     Parameters
     ----------
@@ -160,7 +160,7 @@ def bound_report(name: str, values: dict, form: str = "explicit", *, log_counts:
         ``{"name", "theorem", "kind", "form", "latex", "value", "exponents": {"n", "H", "eps_q"}}``;
         ``value`` only when every symbol has a value, else ``missing``: the symbols without a value (in
         :attr:`Bound.symbols` order); when some but not all have values, ``latex_at_values`` is the
-        formula with the given values substituted (its free symbols are ``missing``). Exponents follow DESIGN.md: ``n`` with
+        formula with the given values substituted (its free symbols are ``missing``). Exponents follow docs/design.md: ``n`` with
         ``eps_q = 0``, ``eps_q`` with ``n -> oo``, ``H`` as ``H -> oo``; the given values of the other
         symbols are substituted first; ``None`` where not defined.
 

@@ -6,7 +6,7 @@ the same name but different assumptions are different objects to sympy. Ranges t
 assumption cannot express (``0 < eta < 1``) are kept next to the symbol as :class:`SymbolInfo` and
 checked numerically by :func:`check_value`.
 
-The names are the contract of DESIGN.md section 5 (they are also the ``qbc bound`` flags).
+The names are the contract of docs/design.md section 4 (they are also the ``qbc bound`` flags).
 
 References
 ----------
@@ -130,7 +130,7 @@ def _make(name, latex, kind, description, asymptote) -> SymbolInfo:
 
 _INFO: dict[str, SymbolInfo] = {spec[0]: _make(*spec) for spec in _SPEC}
 
-#: name -> sympy Symbol, for every registry symbol (DESIGN.md section 5).
+#: name -> sympy Symbol, for every registry symbol (docs/design.md section 4).
 SYMBOLS: dict[str, sympy.Symbol] = {name: i.symbol for name, i in _INFO.items()}
 
 
