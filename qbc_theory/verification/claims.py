@@ -335,7 +335,7 @@ def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw)
                 for o in futile[(c.id, side)]:
                     lo, hi = _projected_ci(o, t.seeds, budget)
                     notes.append(f"{where}: more seeds cannot resolve the flip of '{o.predicted}': at the budget of "
-                                 f"{budget} seeds per cell its interval would be about [{lo:.3g}, {hi:.3g}] if the "
+                                 f"{budget} seeds per cell its interval would be about [{lo:.4g}, {hi:.4g}] if the "
                                  f"slope stays at {o.measured:.3g}, which still flips; judged at {t.seeds} seeds: "
                                  f"inconclusive")
             else:
