@@ -251,3 +251,22 @@ def test_a_cell_that_pools_its_seeds_is_refused(tmp_path):
     got = claims_mod.extend_seeds({"k": small}, specs={"toy.p": spec}, backend="serial", out=tmp_path,
                                   progress=False)["k"]
     assert isinstance(got, claims_mod.SeedingError) and "pools its seeds" in str(got) and "pooled" in str(got)
+
+
+def test_seed_batches_of_a_catalog_cell_equal_a_larger_run(tmp_path):
+    # thm3.linear (Theorem 3's cell) with small sizes: 2 + 2 seeds == 4 seeds, row for row
+    from qbc_theory.verification.runner import builtin_spec_paths, load_spec
+
+    base = load_spec(next(p for p in builtin_spec_paths() if p.stem == "thm3.rate_n"))
+    params = {**base.params, "eval_quant": 64, "eval_min": 64, "eval_per_n": 1, "class_per_side": 4, "H": 5}
+
+    def spec(seeds):
+        return spec_from_dict({"id": "small.thm3", "cell": base.cell, "entropy": base.entropy, "params": params,
+                               "grid": {"n": [8, 16]}, "profiles": {"quick": {"seeds": seeds},
+                                                                    "full": {"seeds": seeds}}})
+
+    small = run_spec(spec(2), backend="serial", out=tmp_path, progress=False)
+    grown = claims_mod.extend_seeds({"k": small}, specs={"small.thm3": spec(2)}, backend="serial", out=tmp_path,
+                                    progress=False)["k"]
+    big = run_spec(spec(4), backend="serial", out=tmp_path / "big", progress=False)
+    assert grown.rows == big.rows
