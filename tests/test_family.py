@@ -72,6 +72,10 @@ def test_family_run_reports_distribution_and_worst_instance(small_run):
     inst = load_instance(out / "family" / "thm3.rate_n.worst.toml")
     A = np.array(thm3.worst["params"]["A"])
     assert np.array_equal(inst.system.A, A)
+    from qbc_theory.cli import main
+
+    assert main(["simulate", str(out / "family" / "thm3.rate_n.worst.toml"), "--n", "8",
+                 "--eval-trajectories", "50", "--json"]) == 0
 
 
 def test_a_family_is_violated_when_an_instance_violates(tmp_path):
