@@ -36,7 +36,9 @@ __all__ = [
     "control_status",
     "evaluate",
     "verify",
+    "judge",
     "extend_seeds",
+    "SeedingError",
 ]
 
 
@@ -110,10 +112,13 @@ class _SeedBatch(Spec):
     base_id: str = ""
 
     def resolved(self, profile: str = "quick"):
+        """The base spec's parameters and grid of ``profile``, with ``count`` seeds."""
         params, grid, _ = Spec.resolved(self, profile)
         return params, grid, self.count
 
     def cells(self, profile: str = "quick") -> list:
+        """The base spec's cells, each with its sequence advanced by ``offset`` children and its own
+        cache key (the base key's content plus ``seed_offset``)."""
         base = Spec(**_spec_fields(self)).cells(profile)
         version = code_version(self.cell)
         out = []
