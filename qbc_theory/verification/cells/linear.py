@@ -41,8 +41,11 @@ learning of Theorem 8, where ``1/n`` is shown to be attained; Theorem 3 predicts
 Data-dependent bound. Beside Theorem 3's a-priori form the cell evaluates Theorem 1 with measured terms
 (:func:`_data_bound`, :mod:`.data_bounds`): the exact trajectory TV between ``q#pi*`` and the learner,
 the quantization errors met along expert rollouts with the exact linear gain, and the learner's own
-Proposition 5 modulus, minimised over ``eps'``. On the built-in instance it is dominated by
-``L_r sum_h (gamma_h + e_h + eps')`` with ``eps' = 4 eps_q`` (smaller ``eps'`` make the kappa term fire).
+modulus (Proposition 5's, or the binning's exact cell-count modulus), minimised over ``eps'``. On the
+built-in instance the minimiser is ``eps' = w = 2 eps_q`` (one cell; a smaller ``eps'`` makes the kappa
+term fire) and the bound is dominated by ``L_r sum_h (gamma_h + e_h + eps')``: 30 to 70 times the
+measured regret on the quick ladder, against 530 times (and vacuous for ``n <= 256``) for the a-priori
+form.
 
 Negative controls, each breaking one named hypothesis: ``thm3.rate_n``, realizability (a state-blind
 learner); ``thm3.eps``, the binning's sup error (a clip range the expert leaves); ``thm3.horizon``,
