@@ -202,7 +202,7 @@ def test_builtin_specs_load_and_match_the_claims():
         for sid in (claim.spec, claim.control_spec):
             spec = load_spec(paths[sid])
             assert spec.id == sid
-            assert spec.cell in ("thm3.linear", "thm3.trap")
+            assert spec.cell in ("thm3.linear", "thm3.trap", "thm3.h2")
     entropies = [load_spec(paths[s]).entropy for c in CLAIM_IDS
                  for s in (_claim(c).spec, _claim(c).control_spec)]
     assert len(set(entropies)) == len(entropies)
@@ -242,6 +242,7 @@ def small_tables(tmp_path_factory):
         "thm3.rate_n.control": ({"n": [8, 64, 512]}, 6, {}),
         "thm3.horizon": ({"H": [4, 16, 64]}, 4, {"n": 32, "eval_quant": 512}),
         "thm3.horizon.control": ({"H": [2, 6, 12]}, 4, {"n": 32, "eval_quant": 512}),
+        "thm3.h2": ({"H": [32, 128, 512]}, 4, {"eval": 1000}),
         "thm3.eps": ({"eps_q": [0.03125, 0.0625, 0.125]}, 4, {"n": 32, "eval_quant": 16384}),
         "thm3.eps.control": ({"eps_q": [0.03125, 0.0625, 0.125]}, 4, {"n": 32, "eval_quant": 16384}),
     }
@@ -307,6 +308,12 @@ def test_eps_test_is_not_an_identity_of_the_reward(small_tables):
     ctrl = small_tables["thm3.eps.control"]
     assert all(r["clip_exit"] > 0.5 for r in ctrl.rows) and all(r["clip_exit"] < 1e-15 for r in table.rows)
     assert _claim("thm3.eps").tests[0].run(ctrl, np.random.default_rng(0)).status == "violated"
+
+
+def test_the_two_hypothesis_horizon_control_is_violated_too(small_tables):
+    """The kept spec thm3.horizon.control (global P-IISS and the sup error broken) also violates the horizon test."""
+    out = _claim("thm3.horizon").tests[0].run(small_tables["thm3.horizon.control"], np.random.default_rng(0))
+    assert out.status == "violated"
 
 
 def test_horizon_control_needs_the_cap(tmp_path):
