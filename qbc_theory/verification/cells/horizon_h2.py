@@ -22,8 +22,8 @@ spec's ``[params]``; the built-in specs use the values quoted here.
 Proposition 5: ``L Gamma (k+1) < k - 2`` fails for every ``k > 2`` because ``L Gamma >= 1``, so
 ``kappa(Gamma (k+1) eps_q) = 1`` and Theorem 3 keeps the term ``H^2``. The mechanism that attains it: the
 quantized expert's attractor sits ``Gamma eps_q`` closer to the barrier, process noise makes rare escapes
-over it, and the Gaussian escape rate is exponentially sensitive to that distance (per step about
-``1.5e-4`` for ``q#pi*`` against ``2.6e-5`` for ``pi*``). Under common random numbers the two runs agree
+over it, and the Gaussian escape rate is exponentially sensitive to that distance (the design study
+estimated about ``1.5e-4`` per step for ``q#pi*`` against ``2.6e-5`` for ``pi*``; not measured by this cell). Under common random numbers the two runs agree
 until the quantized one escapes alone, after which it earns about 0.8 less per step for the rest of the
 horizon. Summing, ``R(H) ~ 0.4 (p_q - p) H^2`` while ``(p_q - p) H << 1``.
 
