@@ -13,7 +13,7 @@ from qbc_theory.verification import family
 from qbc_theory.verification.claims import SlopeTest, get_claim, verify
 
 
-@pytest.mark.parametrize("claim_id", ["thm3.rate_n", "thm2.rate_n"])
+@pytest.mark.parametrize("claim_id", ["thm3.rate_n", "thm2.rate_n", "thm2.horizon"])
 def test_draws_are_reproducible_and_in_the_hypothesis_class(claim_id):
     dims = set()
     for i in range(40):
@@ -25,7 +25,7 @@ def test_draws_are_reproducible_and_in_the_hypothesis_class(claim_id):
         assert np.max(np.abs(np.linalg.eigvals(A))) == pytest.approx(d.radius) and d.radius <= 0.95
         assert np.max(np.abs(np.linalg.eigvals(A + B @ K))) < 1
         assert B.shape[1] == K.shape[0] == 1
-        if claim_id == "thm3.rate_n":
+        if claim_id.startswith("thm3"):
             bins = p["clip"] / p["eps_q"]
             assert abs(bins - round(bins)) < 1e-9 * bins and round(bins) in (8, 16, 32, 64, 128)
         else:

@@ -28,16 +28,17 @@ The bound is the one the cell evaluates (``thm3_binning`` with the instance's :m
 with its :math:`H^2` term whenever :math:`L \Gamma (k+1) \ge k - 2`, which the draws allow.
 Nonlinear kinds are not drawn: the ``thm3.linear`` cell measures linear systems only.
 
-``thm2.gaussian`` (claim ``thm2.rate_n``; Theorem 2). The same random :math:`A` (P-EIISS: the cell
-computes the exact :math:`(C, \eta)`), :math:`B` and expert gain; a Gaussian expert
-:math:`N(Kx, \sigma^2)` with :math:`\sigma \sim U[0.2, 1]` (TVC); :math:`x_1 \sim N(0, I)`; process
-noise sd :math:`U[0.05, 0.5]`; centre binning of :math:`\pm 8` action standard deviations (under
-the larger of the initial and the stationary state law) with :math:`2^6 \dots 2^{11}` cells, whose
-exit probability the cell adds to its bound; the claim's realizable class, a box
-:math:`K \pm 1/2` per entry times :math:`\sigma \in [\sigma/2, 2\sigma]` (its :math:`1/n`-grid is
-:math:`|\Pi|`); regulation reward of scale :math:`U[2, 8]`. ``thm2.rate_n`` has no bound test, so
-the worst-case search maximises the regret over the bound the cell evaluates (Theorem 2's explicit
-form plus :math:`\delta H` and the exit term).
+``thm2.gaussian`` (claims ``thm2.rate_n`` and ``thm2.horizon``; Theorem 2). The same random
+:math:`A` (P-EIISS: the cell computes the exact :math:`(C, \eta)`), :math:`B` and expert gain; a
+Gaussian expert :math:`N(Kx, \sigma^2)` with :math:`\sigma \sim U[0.2, 1]` (TVC);
+:math:`x_1 \sim N(0, I)`; process noise sd :math:`U[0.05, 0.5]`; centre binning of :math:`\pm 8`
+action standard deviations (under the larger of the initial and the stationary state law) with
+:math:`2^6 \dots 2^{11}` cells, whose exit probability the cell adds to its bound; the claim's
+realizable class, a box :math:`K \pm 1/2` per entry times :math:`\sigma \in [\sigma/2, 2\sigma]`
+(its :math:`1/n`-grid is :math:`|\Pi|`); regulation reward of scale :math:`U[2, 8]`.
+``thm2.rate_n`` has no bound test, so its worst-case search maximises the regret over the bound the
+cell evaluates (Theorem 2's explicit form plus :math:`\delta H` and the exit term);
+``thm2.horizon`` searches on its first bound test (the same bound).
 
 Each instance runs the claim's ladder with :data:`FAMILY_SEEDS` seeds per cell (at most the
 profile's); its tests are the claim's, judged without sequential seeds (a flip is inconclusive).
@@ -66,13 +67,13 @@ from scipy import stats
 from ..model.errors import SpecError
 from .runner import ResultTable, builtin_spec_paths, load_spec, run_specs, spec_from_dict
 
-__all__ = ["FAMILIES", "FAMILY_ENTROPY", "FAMILY_SEEDS", "FamilyResult", "FamilyReport", "draw_instance", "run_families",
-           "family_spec", "instance_toml", "supported"]
+__all__ = ["FAMILIES", "FAMILY_ENTROPY", "FAMILY_SEEDS", "FamilyResult", "FamilyReport", "draw_instance",
+           "run_families", "family_spec", "instance_toml", "supported"]
 
 FAMILY_ENTROPY = 20261204
 """Root entropy of every family draw (instances, their experiments' entropies, search candidates)."""
 
-FAMILIES = {"thm3.rate_n": "thm3.binning", "thm2.rate_n": "thm2.gaussian"}
+FAMILIES = {"thm3.rate_n": "thm3.binning", "thm2.rate_n": "thm2.gaussian", "thm2.horizon": "thm2.gaussian"}
 """Claim id -> the family it supports (a claim's ``family`` attribute, when set, takes precedence)."""
 
 FAMILY_SEEDS = 8
