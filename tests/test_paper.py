@@ -288,10 +288,10 @@ def test_regret_vs_h_data_takes_the_smallest_scale():
 def test_regret_vs_eps_data_and_missing_column():
     t3 = _thm3_like("thm3.eps", "eps_q", [0.01, 0.02, 0.04], lambda p, s: {"regret": 0.5 * p["eps_q"]},
                     {"n": 256, "H": 20, "delta": 0.05})
-    trap = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]},
+    trap = _make_table("fig3.trap", {"eps_q": [0.001, 0.002]},
                        lambda p, s: {"regret": 30.0, "eps_in": 0.015 + 5 * p["eps_q"] + 0.001 * (s - 1.5)},
                        lambda p: {"lower_bound": 4.0}, params={"H": 50})
-    data, prov, notes = FD.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": trap})
+    data, prov, notes = FD.regret_vs_eps_data({"thm3.eps": t3, "fig3.trap": trap})
     assert data.measured[0].fit.slope == pytest.approx(1.0, abs=1e-9)
     np.testing.assert_allclose(data.measured[0].x, [0.01, 0.02, 0.04], rtol=0, atol=0)  # binning: its sup error
     np.testing.assert_allclose(data.measured[1].mean, [30.0, 30.0], rtol=0, atol=1e-12)
@@ -299,22 +299,22 @@ def test_regret_vs_eps_data_and_missing_column():
     np.testing.assert_allclose(data.measured[1].x, [0.02, 0.025], rtol=1e-12, atol=0)
     assert data.measured[1].x_low is not None and data.measured[1].x_low[0] < 0.02 < data.measured[1].x_high[0]
     assert data.bounds[1].x == data.measured[1].x  # its bound at the same x
-    assert prov["thm3.eps.control"]["x_column"] == "eps_in"
+    assert prov["fig3.trap"]["x_column"] == "eps_in"
     assert any("eps_in" in n for n in notes)
     # a measured x that does not increase along the ladder cannot be an axis
-    flat = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]}, lambda p, s: {"regret": 30.0, "eps_in": 0.02},
+    flat = _make_table("fig3.trap", {"eps_q": [0.001, 0.002]}, lambda p, s: {"regret": 30.0, "eps_in": 0.02},
                        lambda p: {"lower_bound": 4.0}, params={"H": 50})
     with pytest.raises(paper.MissingDataError, match="does not increase"):
-        FD.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": flat})
+        FD.regret_vs_eps_data({"thm3.eps": t3, "fig3.trap": flat})
     # binning's ladder must be its measured sup error
     off = _make_table("thm3.eps", {"eps_q": [0.01, 0.02]}, lambda p, s: {"regret": 0.5 * p["eps_q"]},
                       lambda p: {"eps_sup": 2 * p["eps_q"], "bound": 50.0}, params={"H": 20})
     with pytest.raises(paper.MissingDataError, match="sup error"):
-        FD.regret_vs_eps_data({"thm3.eps": off, "thm3.eps.control": trap})
-    broken = _make_table("thm3.eps.control", {"eps_q": [0.001, 0.002]},
+        FD.regret_vs_eps_data({"thm3.eps": off, "fig3.trap": trap})
+    broken = _make_table("fig3.trap", {"eps_q": [0.001, 0.002]},
                          lambda p, s: {"regret": 30.0, "eps_in": 0.015 + 5 * p["eps_q"]})
     with pytest.raises(paper.MissingDataError, match="lower_bound"):
-        FD.regret_vs_eps_data({"thm3.eps": t3, "thm3.eps.control": broken})
+        FD.regret_vs_eps_data({"thm3.eps": t3, "fig3.trap": broken})
 
 
 def test_blowup_and_sandwich_data_from_tables():
@@ -374,24 +374,24 @@ seeds = 4
 def test_pipeline_runs_specs_through_the_cache_and_reruns_byte_identical(tmp_path, monkeypatch,
                                                                         frozen_code_version):
     specs = [_spec(tmp_path / "thm3.eps.toml", "thm3.eps", "paper_test.binning", 11),
-             _spec(tmp_path / "thm3.eps.control.toml", "thm3.eps.control", "paper_test.trap", 12)]
+             _spec(tmp_path / "fig3.trap.toml", "fig3.trap", "paper_test.trap", 12)]
     monkeypatch.setattr(paper, "builtin_spec_paths", lambda: specs)
     out, res = tmp_path / "figs", tmp_path / "res"
     kw = dict(out=out, results=res, backend="serial", progress=False, figures=["fig3_regret_vs_eps_q"])
     report = paper.make_figures(**kw)
     (outcome,) = report.figures
-    assert outcome.status == "built" and outcome.specs == ("thm3.eps", "thm3.eps.control")
+    assert outcome.status == "built" and outcome.specs == ("thm3.eps", "fig3.trap")
     assert outcome.seeds == (11, 12)
     first = _files(out)
     manifest = json.loads(first["manifest.json"])
     entry = manifest["figures"]["fig3_regret_vs_eps_q"]
-    assert entry["spec"] == "thm3.eps, thm3.eps.control" and entry["seeds"] == [11, 12]
+    assert entry["spec"] == "thm3.eps, fig3.trap" and entry["seeds"] == [11, 12]
     # the numbers plotted are the tables' means
     table = json.loads((res / "thm3.eps.quick.json").read_text())
     regrets = np.array([r["regret"] for r in table["rows"]]).reshape(3, 3)
     plotted = entry["data"]["plotted"]["measured"][0]
     np.testing.assert_allclose(plotted["mean"], regrets.mean(axis=1), rtol=1e-15, atol=0)
-    assert [s["spec"] for s in entry["data"]["sources"]["specs"]] == ["thm3.eps", "thm3.eps.control"]
+    assert [s["spec"] for s in entry["data"]["sources"]["specs"]] == ["thm3.eps", "fig3.trap"]
     again = paper.make_figures(**kw)
     assert _files(out) == first
     rerun = json.loads((res / "thm3.eps.quick.json").read_text())["run"]
@@ -401,7 +401,7 @@ def test_pipeline_runs_specs_through_the_cache_and_reruns_byte_identical(tmp_pat
 
 def test_pipeline_skips_a_figure_whose_column_is_missing(tmp_path, monkeypatch):
     specs = [_spec(tmp_path / "thm3.eps.toml", "thm3.eps", "paper_test.binning", 11),
-             _spec(tmp_path / "thm3.eps.control.toml", "thm3.eps.control", "paper_test.binning", 12)]
+             _spec(tmp_path / "fig3.trap.toml", "fig3.trap", "paper_test.binning", 12)]
     monkeypatch.setattr(paper, "builtin_spec_paths", lambda: specs)
     report = paper.make_figures(out=tmp_path / "figs", results=tmp_path / "res", backend="serial", progress=False,
                                 figures=["fig3_regret_vs_eps_q"])
@@ -588,7 +588,7 @@ def test_qbc_figs_writes_to_the_output_folder_by_default(monkeypatch, capsys):
 def test_regeneration_is_byte_identical_with_the_real_builders(tmp_path, monkeypatch, frozen_code_version):
     """Two runs of figures 4, 5 and 3 (tiny specs) give the same bytes in every file, manifest included."""
     specs = [_spec(tmp_path / "thm3.eps.toml", "thm3.eps", "paper_test.binning", 11),
-             _spec(tmp_path / "thm3.eps.control.toml", "thm3.eps.control", "paper_test.trap", 12)]
+             _spec(tmp_path / "fig3.trap.toml", "fig3.trap", "paper_test.trap", 12)]
     monkeypatch.setattr(paper, "builtin_spec_paths", lambda: specs)
     kw = dict(results=tmp_path / "res", backend="serial", progress=False,
               figures=["fig3_regret_vs_eps_q", "fig5_stability"])

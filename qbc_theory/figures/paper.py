@@ -12,7 +12,7 @@ figure                         source
 =============================  ==============================================================
 ``fig1_regret_vs_n``           specs ``thm3.rate_n``, ``thm2.rate_n``; bound library
 ``fig2_regret_vs_H``           specs ``thm3.horizon``, ``thm2.horizon``, ``thm6.det``, ``thm7.det``
-``fig3_regret_vs_eps_q``       specs ``thm3.eps`` and its control ``thm3.eps.control``
+``fig3_regret_vs_eps_q``       specs ``thm3.eps`` and ``fig3.trap`` (the trap series)
 ``fig4_rtvc_audit``            computed from fixed seeds (:func:`~qbc_theory.verification.figdata.rtvc_audit_data`)
 ``fig5_stability``             computed exactly (:func:`~qbc_theory.verification.figdata.gain_profile_data`)
 ``fig6_lipschitz_blowup``      spec ``lipschitz.exp``, its control ``lipschitz.exp.control``, ``fig6.tvc``
@@ -187,7 +187,7 @@ def _registry() -> dict:
                 _main_panel(F.regret_vs_n_plot, ylabel=r"statistical regret $J(q_\#\pi^\star) - J(\hat{\pi})$")),
         _Figure("fig2_regret_vs_H", ("thm3.horizon",), ("thm2.horizon", "thm6.det", "thm7.det"),
                 FD.regret_vs_h_data, _main_panel(F.regret_vs_h_plot)),
-        _Figure("fig3_regret_vs_eps_q", ("thm3.eps", "thm3.eps.control"), (), FD.regret_vs_eps_data,
+        _Figure("fig3_regret_vs_eps_q", ("thm3.eps", "fig3.trap"), (), FD.regret_vs_eps_data,
                 _main_panel(F.regret_vs_eps_plot)),
         _Figure("fig4_rtvc_audit", (), (), FD.rtvc_figure, _main_panel(F.rtvc_audit_plot)),
         _Figure("fig5_stability", (), (), FD.stability_figure, _main_panel(F.stability_plot)),

@@ -169,8 +169,8 @@ def regret_vs_h_data(tables: Mapping[str, ResultTable]) -> tuple[ScalingData, di
 def regret_vs_eps_data(tables: Mapping[str, ResultTable]) -> tuple[ScalingData, dict, list]:
     r"""Figure 3: regret against the quantization error eps_q, for binning and for the trap quantizer.
 
-    Measured ``regret`` of spec ``thm3.eps`` (binning, n = 256) and of its negative control
-    ``thm3.eps.control`` (Theorem 6's trap quantizer, learner :math:`q_\#\pi^\star`), each against
+    Measured ``regret`` of spec ``thm3.eps`` (binning, n = 256) and of spec
+    ``fig3.trap`` (Theorem 6's trap quantizer, learner :math:`q_\#\pi^\star`), each against
     the quantity that *is* :math:`\varepsilon_q` for its kind of quantizer (Cao & Xie 2026, eq. 3 and
     Section 2):
 
@@ -210,7 +210,7 @@ def regret_vs_eps_data(tables: Mapping[str, ResultTable]) -> tuple[ScalingData, 
     """
     stem = "fig3_regret_vs_eps_q"
     rows = (("thm3.eps", "binning (Thm 3)", None, "bound", "upper", "Thm 3 upper"),
-            ("thm3.eps.control", "trap (Thm 6)", "eps_in", "lower_bound", "lower", "Thm 6 lower"))
+            ("fig3.trap", "trap (Thm 6)", "eps_in", "lower_bound", "lower", "Thm 6 lower"))
     measured, curves, notes, prov, used = [], [], [], {}, []
     for i, (sid, label, x_column, column, kind, bound_label) in enumerate(rows):
         t = _table(tables, sid, stem)
