@@ -194,22 +194,32 @@ def _params(draw: _Draw) -> dict | None:
             "box_sigma": [draw.sigma / 2, 2 * draw.sigma]}
 
 
-def draw_instance(claim_id: str, i: int) -> tuple[_Draw, dict]:
+def draw_instance(claim_id: str, i: int, kind: str | None = None) -> tuple[_Draw, dict]:
     """Instance ``i`` of the family of ``claim_id``: the draw and the cell parameters it overrides.
 
     Redraws (from the same stream) until the expert's closed loop is stable; the draw is a pure
-    function of ``(claim_id, i)``.
+    function of ``(claim_id, i, kind)``.
+
+    Parameters
+    ----------
+    claim_id : str
+    i : int
+    kind : str, optional
+        The family (one of the values of :data:`FAMILIES`); default: the claim's entry there.
 
     Raises
     ------
     SpecError
-        If the claim supports no family.
+        If the claim supports no family or ``kind`` is unknown.
     """
-    if claim_id not in FAMILIES:
+    kind = kind or FAMILIES.get(claim_id)
+    if kind is None:
         raise SpecError(f"family: expected a claim with a family ({', '.join(FAMILIES)}), found {claim_id!r}")
+    if kind not in _BOXES:
+        raise SpecError(f"family: expected one of {', '.join(_BOXES)}, found {kind!r}")
     rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(_claim_index(claim_id), i)))
     for _ in range(1000):
-        d = _draw(FAMILIES[claim_id], rng)
+        d = _draw(kind, rng)
         p = _params(d)
         if p is not None:
             return d, p
@@ -407,7 +417,7 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
     ci = _claim_index(claim.id)
     draws, specs = [], []
     for i in range(n):
-        d, p = draw_instance(claim.id, i)
+        d, p = draw_instance(claim.id, i, supported(claim))
         ss = np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, i, 1))
         draws.append((d, p))
         specs.append(family_spec(base, f"{base.id}.family{i}", p, _entropy(ss), profile, seeds=seeds))
