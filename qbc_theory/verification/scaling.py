@@ -386,7 +386,7 @@ class ExponentPrediction:
     local : float
         Log-log slope of the bound at ``centre``.
     asymptotic : float
-        ``bound.exponent(symbol)`` (the limit exponent of DESIGN.md section 5).
+        ``bound.exponent(symbol)`` (the limit exponent of docs/design.md section 4).
     """
 
     symbol: str

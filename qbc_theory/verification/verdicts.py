@@ -494,7 +494,7 @@ class ClaimResult:
         return "-"
 
     def to_dict(self) -> dict:
-        """The JSON of DESIGN.md section 5 (``qbc verify --json``), plus the tests' details."""
+        """The JSON of docs/design.md section 4 (``qbc verify --json``), plus the tests' details."""
         first = self.outcomes[0]
         return {
             "id": self.claim.id,
