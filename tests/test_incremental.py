@@ -339,3 +339,94 @@ def test_input_objective_gives_the_smallest_input_constant_and_still_holds(seed)
         assert worst_bound_ratio(A, B, G, C, (0.0, 1.0), best.C_x0, best.C, best.eta, slopes=slopes) <= 1 + 1e-9
     with pytest.raises(DimensionError, match="objective"):
         incremental_certificate(A, B, G, C, (0.0, 1.0), objective="gamma")
+
+
+# --- the checker report (qbc check) on the new kinds ----------------------------------------------
+
+from qbc_theory.checker.report import check  # noqa: E402
+from qbc_theory.model.experts import CallableExpert, TanhExpert  # noqa: E402
+from qbc_theory.model.instance import Instance  # noqa: E402
+from qbc_theory.model.quantizers import UniformBinning  # noqa: E402
+from qbc_theory.model.rewards import RegulationReward  # noqa: E402
+
+LINEAR_KEYS = ("spectral_radius", "globally_p_iiss", "gain_sum", "gain_sum_detail", "horizon_gain", "eta", "C",
+               "method", "C_exact", "C_lyapunov", "C_lmi", "exact", "lyapunov", "lmi", "reason", "notes")
+
+
+def lure_instance(K=(-0.2, -0.3)):
+    A = np.array([[0.5, 0.2], [-0.1, 0.6]])
+    B, G, C = np.array([[0.0], [1.0]]), np.array([[0.3], [0.2]]), np.array([[1.0, 0.5]])
+    system = LureSystem(A, B, G, C, "tanh", noise_std=0.05)
+    return Instance(system=system, expert=TanhExpert([list(K)], scale=0.5), quantizer=UniformBinning(-1, 1, 64),
+                    reward=RegulationReward(1.0), horizon=30, name="lure"), (A, B, G, C)
+
+
+def test_check_reports_the_incremental_certificate_and_proposition5_for_a_lure_system():
+    inst, (A, B, G, C) = lure_instance()
+    rep = check(inst, trajectories=60, pairs=16)
+    d = rep.to_dict()
+    json.dumps(d)
+    st = d["stability"]
+    assert all(k in st for k in LINEAR_KEYS)  # the existing keys stay
+    cert = st["certificate"]
+    assert cert["certified"] and st["globally_p_iiss"] and st["gain_sum"] == pytest.approx(cert["Gamma"])
+    # the certificate itself passes the independent re-check
+    M = block_matrix(A, G, C, 0.0, 1.0, np.array(cert["P"]), np.array(cert["Lambda"]), cert["eta"])
+    assert np.linalg.eigvalsh((M + M.T) / 2).max() <= 1e-12 * np.abs(cert["P"]).max()
+    # any valid max-type gain is at least that of the increments at the origin (slope phi'(0) = 1),
+    # which the linear part's gain sum (2.65 here) is not
+    Acl, gain, Mj = A + G @ C, 0.0, B.copy()
+    for _ in range(2000):
+        gain, Mj = gain + np.linalg.norm(Mj, 2), Acl @ Mj
+    assert st["gain_sum"] >= gain
+    p5 = d["smoothness"]["proposition5"]
+    L = np.linalg.norm(np.array([[-0.2, -0.3]]), 2)
+    assert p5["L"] == pytest.approx(L) and p5["Gamma"] == pytest.approx(cert["Gamma"])
+    assert p5["lhs"] == pytest.approx(L * cert["Gamma"] * (p5["k"] + 1), rel=1e-12)
+    assert p5["holds"] is (p5["lhs"] < p5["rhs"]) and p5["h2_term_droppable"] is p5["holds"]
+    assert p5["holds"] is False  # L Gamma = 0.36 x 29 > 1 here
+    ev = d["expert"]["lipschitz_evidence"]
+    assert ev["status"] == "certified" and not ev["violation"] and ev["lower"] <= ev["upper"] * (1 + 1e-9)
+    text = rep.format_text()
+    assert "incremental certificate     certified" in text and "Proposition 5 condition" in text
+    # a small enough gain makes the condition hold: L Gamma (k+1) < k - 2
+    small = check(lure_instance(K=(-0.001, -0.001))[0], trajectories=60, pairs=16).to_dict()
+    assert small["smoothness"]["proposition5"]["h2_term_droppable"] is True
+
+
+def test_check_on_the_pendulum_says_not_certified():
+    from qbc_theory.model.dynamics import pendulum as preset
+
+    inst = Instance(system=preset(0.05, 9.81, 0.5, 1.0, x0_std=0.3), expert=TanhExpert([[-2.0, -1.0]], scale=2.0),
+                    quantizer=UniformBinning(-3, 3, 32), reward=RegulationReward(1.0), horizon=30, name="pendulum")
+    rep = check(inst, trajectories=40, pairs=16)
+    d = rep.to_dict()
+    assert d["stability"]["status"] == "not certified" and not d["stability"]["globally_p_iiss"]
+    assert "unstable" not in d["stability"]["reason"]
+    assert not rep.theorems["thm3"].applies
+    assert "cannot be evaluated" in d["smoothness"]["proposition5"]["reason"]
+    text = rep.format_text()
+    assert "not certified" in text and "no finite Gamma certified or declared" in text
+
+
+def test_check_labels_and_samples_declared_constants():
+    def f(x, u, w):
+        return 0.5 * np.tanh(x) + u + w
+
+    def act(x, z):
+        return -0.4 * np.tanh(x)
+
+    for sys_decl, L, p_iiss, violated in (({"C": 1.0, "eta": 0.5}, 0.45, True, False),
+                                          ({"Gamma": 1.5}, 0.45, False, False),
+                                          ({"C": 1.0, "eta": 0.5}, 0.2, True, True)):
+        inst = Instance(system=CallableSystem(f, 1, 1, x0_std=0.5, declared=sys_decl),
+                        expert=CallableExpert(act, 1, declared={"L": L}), quantizer=UniformBinning(-1, 1, 32),
+                        reward=RegulationReward(1.0), horizon=30, name="callable")
+        d = check(inst, trajectories=40, pairs=16).to_dict()
+        assert d["stability"]["globally_p_iiss"] is p_iiss
+        assert d["expert"]["lipschitz_evidence"]["status"] == "declared, not certified"
+        assert d["expert"]["lipschitz_evidence"]["violation"] is violated
+        p5 = d["smoothness"]["proposition5"]
+        if p_iiss:
+            assert "declared, not certified" in p5["reason"]
+            assert p5["h2_term_droppable"] is (p5["holds"] and not violated)

@@ -44,6 +44,8 @@ from ..model.experts import LinearExpert
 from ..model.quantizers import DCTBinning, TrapLoopQuantizer, UniformBinning
 from ..model.quantizers import quantize_actions
 from .smoothness import binning_rtvc, gaussian_tvc, modulus_audit
+from .incremental import DECLARED, system_stability
+from .lipschitz import expert_lipschitz
 from .stability import LMI_MAX_DIM, analyze_stability
 
 __all__ = [
@@ -129,7 +131,8 @@ def clip_exit_bound(system, expert, quantizer, horizon: int) -> float | None:
     ----------
     Cao & Xie 2026, eq. (3) (binning's sup error holds on its range only).
     """
-    if not isinstance(expert, LinearExpert) or not isinstance(quantizer, UniformBinning):
+    if (not isinstance(expert, LinearExpert) or not isinstance(quantizer, UniformBinning)
+            or getattr(system, "kind", "linear") != "linear"):
         return None
     horizon = as_int("horizon", horizon, minimum=1)
     # diag(S_h) from G_i = K (A + BK)^i and factors F F^T of Sigma_1 and of the per-step input
@@ -443,6 +446,11 @@ def _yes_no(v) -> str:
 
 
 def _text_stability(st, horizon) -> list:
+    if hasattr(st, "format_lines"):  # Lur'e or callable system (checker.incremental)
+        lines = ["stability"] + st.format_lines()
+        if st.horizon_gain is not None:
+            lines.append(f"  {'Gamma_H (H=%s)' % horizon:<28}{_num(st.horizon_gain)}")
+        return lines
     lines = ["stability",
              f"  spectral radius rho(A)      {_num(st.spectral_radius)}",
              f"  globally P-IISS             {_yes_no(st.globally_p_iiss)}",
@@ -458,10 +466,13 @@ def _text_stability(st, horizon) -> list:
 
 
 def _text_expert(e: dict) -> list:
-    return ["expert",
-            f"  deterministic               {_yes_no(e['deterministic'])}",
-            f"  Lipschitz constant L        {_num(e['lipschitz'])}",
-            f"  closed loop rho(A + BK)     {_num(e['closed_loop_spectral_radius'])}"]
+    lines = ["expert",
+             f"  deterministic               {_yes_no(e['deterministic'])}",
+             f"  Lipschitz constant L        {_num(e['lipschitz'])}",
+             f"  closed loop rho(A + BK)     {_num(e['closed_loop_spectral_radius'])}"]
+    if e.get("lipschitz_evidence"):
+        lines.append(f"  L: bound vs sample          {e['lipschitz_evidence']['reason']}")
+    return lines
 
 
 def _text_quantizer(q: dict) -> list:
@@ -481,6 +492,8 @@ def _text_h2(s: dict) -> str:
     ineq = s.get("h2_inequality")
     if s.get("h2_term_vanishes") is None or ineq is None:
         if s.get("binning_rtvc") is not None:
+            if (s.get("proposition5") or {}).get("system_kind", "linear") != "linear":
+                return "- (no finite Gamma certified or declared: see the Proposition 5 line)"
             return "- (no finite Gamma: the system is not globally P-IISS)"
         return "- (Proposition 5's modulus needs a deterministic expert and binning)"
     lhs, rhs = ineq["lhs"], ineq["rhs"]
@@ -496,6 +509,8 @@ def _text_smoothness(s: dict) -> list:
              f"  RTVC                        {_yes_no(s['rtvc'])}  ({s.get('rtvc_status')})",
              f"  eps', delta_0               {_num(s['eps_prime'])}, {_num(s['delta0'])}",
              f"  H^2 term vanishes           {_text_h2(s)}"]
+    if s.get("proposition5"):
+        lines.append(f"  Proposition 5 condition     {s['proposition5']['reason']}")
     audit = s.get("audit")
     if audit:
         claimed = ("no modulus claimed" if audit["violation"] is None else
@@ -675,6 +690,12 @@ def _class_entry(size: ClassSize | None, symbol: str, note: str) -> dict:
 
 
 def _stability_section(system, H: int, opt: _Options, warnings: list):
+    if getattr(system, "kind", "linear") != "linear":
+        # Lur'e: incremental sector certificate; callable: declared constants, sampled (THEORY.md 8b)
+        st = system_stability(system, H=H, eta=opt.eta,
+                              rng=np.random.default_rng(np.random.SeedSequence(opt.seed).spawn(3)[2]))
+        warnings += list(st.notes)
+        return st
     st = analyze_stability(system.A, system.B, H=H, eta=opt.eta, method=opt.method, lmi=opt.lmi,
                            lmi_max_dim=opt.lmi_max_dim)
     warnings += list(st.notes)
@@ -683,10 +704,10 @@ def _stability_section(system, H: int, opt: _Options, warnings: list):
 
 def _expert_section(system, expert, warnings: list) -> dict:
     rho_cl = float(expert.closed_loop_spectral_radius(system))
-    if not rho_cl < 1:
+    if math.isfinite(rho_cl) and not rho_cl < 1:
         warnings.append(f"the expert's closed loop is not stable: rho(A + BK)={rho_cl:.4g} >= 1 (its states grow; "
                         "P-IISS is open-loop and does not depend on it, but rollouts and eps_q do)")
-    return {"deterministic": bool(expert.deterministic), "lipschitz": float(expert.lipschitz),
+    return {"deterministic": bool(expert.deterministic), "lipschitz": _finite(float(expert.lipschitz)),
             "closed_loop_spectral_radius": _finite(rho_cl), "noise_std": float(expert.noise_std),
             "kind": expert.to_dict().get("kind")}
 
@@ -749,6 +770,11 @@ def _smoothness_section(expert, quantizer, st, qe, states, opt: _Options, rng, w
             if audit.violation:
                 smooth.update(tvc=False, rtvc=False, rtvc_status="violated")
                 warnings.append(f"the audit found a pair violating the Gaussian TVC modulus: {audit.witness}")
+    elif binning and not math.isfinite(L):
+        smooth.update(rtvc_status="not-certified",
+                      tvc_reason="deterministic expert through binning: no TVC guarantee",
+                      rtvc_reason=("Proposition 5 (ii) needs the expert's Lipschitz constant L: none is certified "
+                                   "or declared (a callable expert can declare L)"))
     elif binning:
         prop5 = binning_rtvc(L, quantizer.eps_sup, k=opt.k, Gamma=st.Gamma)
         smooth.update(rtvc=True, eps_prime=prop5.eps_prime, delta0=_finite(prop5.delta0),
@@ -794,6 +820,65 @@ def _smoothness_section(expert, quantizer, st, qe, states, opt: _Options, rng, w
     if audit is not None:
         smooth["audit"] = audit.to_dict()
     return smooth, prop5, audit
+
+
+def _lipschitz_section(expert, states, opt: _Options, warnings: list):
+    """The expert's certified (or declared) Lipschitz constant beside a sampled lower estimate."""
+    flat = states.reshape(-1, states.shape[-1])
+    if flat.shape[0] == 0:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence(opt.seed).spawn(4)[3])
+    lip = expert_lipschitz(expert, flat, rng)
+    if lip.violation:
+        warnings.append(f"the sampled Lipschitz ratio contradicts the expert's constant: {lip.reason}")
+    return lip
+
+
+def _proposition5(L: float, lip, st, prop5) -> dict:
+    r"""Proposition 5's smallness condition ``L Gamma (k+1) < k - 2``, its numbers and where L and Gamma come from.
+
+    With a binning quantizer and an ``L``-Lipschitz deterministic expert, ``q#pi*`` is ``k eps_q``-RTVC
+    with ``kappa(r) = 1{r > delta0}``; ``kappa(Gamma (k+1) eps_q) = 0``, i.e. the ``H^2`` term of
+    Theorem 3 can be dropped, iff the condition holds (for some ``k`` iff ``L Gamma < 1``).
+
+    .. math::
+
+        L\,\Gamma\,(k + 1) < k - 2 .
+
+    References
+    ----------
+    Cao & Xie 2026, Proposition 5 and Theorem 3; THEORY.md sections 3 and 8b.
+    """
+    L_status = "certified" if lip is None else lip.status
+    G_status = getattr(st, "status", "certified" if st.globally_p_iiss else "not certified")
+    out = {"condition": "L Gamma (k+1) < k - 2", "L": _finite(L), "L_status": L_status, "Gamma": _finite(st.Gamma),
+           "Gamma_status": G_status, "system_kind": getattr(st, "kind", "linear"), "k": None, "lhs": None, "rhs": None, "holds": None,
+           "h2_term_droppable": False, "reason": ""}
+    if prop5 is None:
+        out["reason"] = ("not evaluated: Proposition 5 (ii) needs a deterministic expert with a Lipschitz constant "
+                         "and a binning quantizer")
+        return out
+    if st.Gamma is None:
+        out["reason"] = (f"cannot be evaluated: no max-type gain Gamma (stability {G_status}), so the H^2 term of "
+                         "Theorem 3 cannot be dropped")
+        return out
+    k, G = prop5.k, st.Gamma
+    lhs, rhs = L * G * (k + 1), k - 2
+    holds = bool(lhs < rhs)
+    refuted = lip is not None and lip.violation
+    droppable = holds and not refuted
+    reason = (f"L Gamma (k+1) = {L:.4g} x {G:.4g} x {k + 1:.4g} = {lhs:.4g} {'<' if holds else '>='} k - 2 = "
+              f"{rhs:.4g}: the H^2 term of Theorem 3 {'can' if droppable else 'cannot'} be dropped")
+    if not holds:
+        reason += (f"; L Gamma = {L * G:.4g} >= 1, so no k makes it hold" if prop5.k_min is None
+                   else f"; it holds for k > {prop5.k_min:.4g}")
+    declared = [name for name, status in (("L", L_status), ("Gamma", G_status)) if status.startswith("declared")]
+    if declared:
+        reason += f" (rests on {' and '.join(declared)} {DECLARED})"
+    if refuted:
+        reason += "; but a sampled ratio exceeds L (see the expert section)"
+    out.update(k=k, lhs=lhs, rhs=rhs, holds=holds, h2_term_droppable=droppable, reason=reason)
+    return out
 
 
 @dataclass
@@ -868,6 +953,7 @@ def _thm3(ctx: _Context) -> TheoremVerdict:
                f"Theorem 3 is for a deterministic quantized expert, found a Gaussian expert (sigma="
                f"{expert.noise_std:g}; use Theorem 2)"),
               (st.globally_p_iiss, (f"globally P-IISS with max-type gamma(r) = Gamma r, Gamma = {st.Gamma:.4g}"
+                                    + (f" ({st.status})" if hasattr(st, "status") else "")
                                     if st.globally_p_iiss else st.reason)),
               (ctx.smooth["rtvc"] and prop5 is not None,
                ctx.smooth["rtvc_reason"] if prop5 is not None or expert.deterministic else
@@ -957,6 +1043,8 @@ def _thm7(ctx: _Context) -> TheoremVerdict:
 
 
 def _stability_reason(st) -> str:
+    if getattr(st, "kind", "linear") != "linear":
+        return st.reason
     if st.globally_p_iiss:
         return (f"globally P-EIISS holds: rho(A)={st.spectral_radius:.4g} < 1, ||A^j B|| <= C eta^j with "
                 f"C={st.C:.4g}, eta={st.eta:.4g} ({st.method})")
@@ -1036,6 +1124,10 @@ def check(instance, **options) -> AssumptionReport:
     qe, quant_d, states = _quantizer_section(system, expert, quantizer, H, opt, rng_roll,
                                              expert_d["closed_loop_spectral_radius"], warnings)
     smooth, prop5, audit = _smoothness_section(expert, quantizer, st, qe, states, opt, rng_audit, warnings)
+    lip = _lipschitz_section(expert, states, opt, warnings)
+    if lip is not None:
+        expert_d["lipschitz_evidence"] = lip.to_dict()
+    smooth["proposition5"] = _proposition5(float(expert.lipschitz), lip, st, prop5)
 
     pi, m = opt.pi, opt.m
     pi_note = (f"|Pi| not determined ({opt.pi_note})" if pi is None
