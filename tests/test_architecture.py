@@ -173,3 +173,41 @@ def test_a_planted_circle_is_found(tmp_path):
     assert found and {"qbc_theory.verification.claims", "qbc_theory.verification.cells.linear"} <= set(found[0])
     assert not circles(_plant(tmp_path / "ok", {"verification/claims.py": "from .cells import linear\n",
                                                 "verification/cells/linear.py": "x = 1\n"}))
+
+
+DOCS = ("docs/design.md", "docs/instance-format.md", "docs/claims.md")
+
+
+def missing_design_references(top: Path) -> list[str]:
+    """Lines of the package, the README and the CLI help that cite a DESIGN.md the repository lacks."""
+    found = []
+    paths = [*sorted((top / PACKAGE).rglob("*.py")), *sorted((top / "proofs_check").rglob("*.py")), top / "README.md"]
+    for path in paths:
+        if not path.is_file():
+            continue
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if "DESIGN.md" in line and not (top / "DESIGN.md").exists():
+                found.append(f"{path.relative_to(top)}:{i}: {line.strip()}")
+    return found
+
+
+def test_the_design_travels_with_the_code():
+    top = SOURCE.parent
+    assert all((top / d).is_file() for d in DOCS), [d for d in DOCS if not (top / d).is_file()]
+    bad = missing_design_references(top)
+    assert not bad, "references to a missing DESIGN.md:\n" + "\n".join(bad)
+
+
+def test_a_planted_design_reference_is_found(tmp_path):
+    (tmp_path / PACKAGE).mkdir()
+    (tmp_path / PACKAGE / "x.py").write_text('"""See DESIGN.md section 6."""\n')
+    assert missing_design_references(tmp_path) == [f"{PACKAGE}/x.py:1: \"\"\"See DESIGN.md section 6.\"\"\""]
+
+
+def test_instance_commands_name_the_instance_format(capsys):
+    from qbc_theory.cli import main
+
+    for command in ("check", "simulate", "scan"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "docs/instance-format.md" in capsys.readouterr().out, command

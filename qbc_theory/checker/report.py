@@ -19,7 +19,7 @@ r"""The assumption checker: which of Theorems 2, 3, 6 and 7 apply to an instance
 Each section is one function (``_stability_section``, ``_quantizer_section``, ``_smoothness_section``,
 ``_thm2`` ... ``_thm7``) and prints through one text function (``_text_stability``, ...).
 
-The result's :meth:`AssumptionReport.to_dict` is the ``qbc check --json`` shape of DESIGN.md
+The result's :meth:`AssumptionReport.to_dict` is the ``qbc check --json`` shape of docs/design.md
 section 5 (with extra keys).
 """
 
@@ -385,7 +385,7 @@ class AssumptionReport:
 
     References
     ----------
-    Cao & Xie 2026, Theorems 2, 3, 6 and 7; DESIGN.md section 5.
+    Cao & Xie 2026, Theorems 2, 3, 6 and 7; docs/design.md section 4.
     """
 
     instance: dict
@@ -414,7 +414,7 @@ class AssumptionReport:
         return 0 if self.upper_bound_applies else 1
 
     def to_dict(self) -> dict:
-        """The ``qbc check --json`` object (DESIGN.md section 5), JSON-ready."""
+        """The ``qbc check --json`` object (docs/design.md section 4), JSON-ready."""
         return {"instance": self.instance, "stability": self.stability.to_dict(), "expert": dict(self.expert),
                 "quantizer": dict(self.quantizer), "smoothness": dict(self.smoothness),
                 "classes": dict(self.classes),
