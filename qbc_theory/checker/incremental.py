@@ -35,6 +35,9 @@ For a fixed ``eta`` the LMI is linear in ``(P, Lambda)``; :func:`incremental_cer
 rate with the smallest ``Gamma``. Every answer of the solver is re-verified in numpy
 (:func:`verify_incremental_certificate`) before a constant is derived from it. A system without a
 certificate is reported **not certified**, never unstable: the LMI is only sufficient.
+
+Kept as one module (about 860 lines): the certificate, its numpy re-verification and the
+sampled evidence against it are one argument and are read together.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ Each section is one function (``_stability_section``, ``_quantizer_section``, ``
 The result's :meth:`AssumptionReport.to_dict` is the ``qbc check --json`` shape of docs/design.md
 section 4 (with extra keys); the quantization error and the clip-range bound are in
 :mod:`qbc_theory.checker.quantization`.
+
+Kept as one module (about 930 lines): the report is one concept, a section per function and a
+verdict per theorem; the computations it reports live in the other checker modules.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Time-dependent parts (Theorems 8 and 9 have ``f_1 != f_h`` and ``r_1 != r_h``) d
 
 Assumptions made where the paper's text (as restated in THEORY.md) is silent are stated in the
 docstring of the builder that makes them.
+
+Kept as one module (about 830 lines): the constructions are the paper's lower-bound instances and
+share their policies and rewards.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ Every Monte Carlo estimate uses the shared-noise coupling of :mod:`qbc_theory.en
 is computed in the cell from :mod:`qbc_theory.theory.bounds` with the instance's constants
 (:func:`qbc_theory.checker.stability.analyze_stability` for ``(C, eta)``, the reward's ``lipschitz`` for
 ``L_r``, the classes' sizes for ``|Pi|`` and ``|M|``).
+
+Kept as one module (about 880 lines): one claim family, whose cells share the trap-loop and
+Algorithm 1 set-ups.
 """
 
 from __future__ import annotations
