@@ -151,7 +151,7 @@ from qbc_theory.verification import claims as claims_mod  # noqa: E402
 from qbc_theory.verification.runner import cell_function, run_spec, spec_from_dict  # noqa: E402
 
 
-@cell_function("test.power_law", version="1")
+@cell_function("test.claims_power_law", version="1")
 def _power_law_cell(params, seeds, seed):
     """y = H^slope * lognormal noise, one spawned child per seed (the catalog's convention)."""
     out = []
@@ -168,7 +168,7 @@ def _unspawned_cell(params, seeds, seed):
     return {"y": list(params["H"] ** params["slope"] * np.exp(params["noise"] * z))}
 
 
-def _toy_spec(spec_id, slope, cell="test.power_law", noise=0.3, seeds=4):
+def _toy_spec(spec_id, slope, cell="test.claims_power_law", noise=0.3, seeds=4):
     return spec_from_dict({"id": spec_id, "cell": cell, "entropy": 1234, "params": {"slope": slope, "noise": noise},
                            "grid": {"H": [8, 16, 32, 64]},
                            "profiles": {"quick": {"seeds": seeds}, "full": {"seeds": seeds}}})
@@ -192,7 +192,7 @@ def test_a_cell_that_does_not_spawn_its_seeds_is_refused(tmp_path):
     assert isinstance(got, claims_mod.SeedingError) and "does not spawn" in str(got)
 
 
-def _judge(tmp_path, slope, tol, max_seeds=None, noise=0.3, cell="test.power_law", sequential=True):
+def _judge(tmp_path, slope, tol, max_seeds=None, noise=0.3, cell="test.claims_power_law", sequential=True):
     e, c = _toy_spec("toy.e", slope, cell=cell, noise=noise), _toy_spec("toy.c", 2.0, noise=noise)
     test = SlopeTest("y", "H", 1.0, "<=", tol=tol, label="linear")
     claim = Claim("toy", "T", "p", "toy.e", "toy.c", (test,), "control", max_seeds=max_seeds)
