@@ -38,10 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import plots as F
+from .h2_plot import draw_h2_figure
 from ..model.errors import QbcError, SpecError
 from ..model.validation import reject_unknown_kwargs
 from ..verification import figdata as FD
 from ..verification.figdata import BOOTSTRAP_ENTROPY, MissingDataError
+from ..verification.figdata.h2 import h2_horizon_data
 from ..verification.runner import PROFILES, builtin_spec_paths, load_spec, run_specs
 
 __all__ = [
@@ -195,6 +197,7 @@ def _registry() -> dict:
                 FD.blowup_figure, F.draw_blowup_figure),
         _Figure("fig7_bound_sandwich", ("thm8.tight",), ("thm9.tight", "fig7.eps"), FD.sandwich_data,
                 F.draw_sandwich_figure),
+        _Figure("fig8_h2_horizon", ("thm3.h2", "thm3.h2.control"), (), h2_horizon_data, draw_h2_figure),
     )
     unknown = [f.stem for f in figs if f.stem not in FD.FIGURE_STEMS]
     if unknown:

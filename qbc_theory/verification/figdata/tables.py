@@ -46,7 +46,7 @@ CI_LEVEL = 0.95
 """Level of the per-point intervals and of the slope intervals."""
 
 FIGURE_STEMS = ("fig1_regret_vs_n", "fig2_regret_vs_H", "fig3_regret_vs_eps_q", "fig4_rtvc_audit",
-                "fig5_stability", "fig6_lipschitz_blowup", "fig7_bound_sandwich")
+                "fig5_stability", "fig6_lipschitz_blowup", "fig7_bound_sandwich", "fig8_h2_horizon")
 """The paper figures' file stems, in order. A new figure is appended (its position keys its bootstrap
 stream, so appending leaves the other figures' numbers unchanged)."""
 
