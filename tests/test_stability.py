@@ -201,6 +201,8 @@ def stable_pairs(draw):
         A = A + np.eye(dx)
         B = B + 1.0
         rho = np.max(np.abs(np.linalg.eigvals(A)))
+    if rho < 1e-3:  # A + I can still be nilpotent (e.g. A = -I): fall back to the identity
+        A, rho = np.eye(dx), 1.0
     A = A * (rho_target / rho)
     eta = rho_target + frac * (1 - rho_target)
     return A, B, eta
