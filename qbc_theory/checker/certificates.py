@@ -114,6 +114,32 @@ class LyapunovCertificate:
                 "residual_max_eig": self.residual_max_eig, "min_eig": self.min_eig, "P": self.P.tolist()}
 
 
+def positive_definite(P: np.ndarray, what: str) -> tuple[np.ndarray, float, float]:
+    """The symmetric part of ``P`` and its extreme eigenvalues, after checking ``P = P^T > 0`` in numpy.
+
+    Shared by every certificate's re-verification (this module's and the incremental one's).
+
+    Raises
+    ------
+    SolverError
+        Naming ``what``: ``P = 0``, an asymmetric ``P`` (beyond ``1e-8`` relative), or a smallest
+        eigenvalue not above ``1e-14`` times the largest.
+    """
+    scale = float(np.abs(P).max())
+    if scale == 0.0:
+        raise SolverError(f"{what}: expected P > 0, found P = 0")
+    asym = float(np.abs(P - P.T).max())
+    if asym > 1e-8 * scale:
+        raise SolverError(f"{what}: expected a symmetric P, found asymmetry {asym:.3g}")
+    P = (P + P.T) / 2
+    lam = np.linalg.eigvalsh(P)
+    lmin, lmax = float(lam[0]), float(lam[-1])
+    if not lmin > 1e-14 * lmax:
+        raise SolverError(f"{what}: expected P positive definite, found smallest eigenvalue {lmin:.3g} "
+                          f"(largest {lmax:.3g})")
+    return P, lmin, lmax
+
+
 def verify_certificate(A, P, eta, B=None, *, method: str = "given", rtol: float = 1e-6) -> LyapunovCertificate:
     r"""Re-verify a Lyapunov certificate in numpy and derive its constants.
 
@@ -161,18 +187,7 @@ def verify_certificate(A, P, eta, B=None, *, method: str = "given", rtol: float 
     P = as_matrix("P", P, A.shape[0], A.shape[0])
     eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
     rtol = as_real("rtol", rtol, nonnegative=True)
-    scale = float(np.abs(P).max())
-    if scale == 0.0:
-        raise SolverError(f"certificate ({method}): expected P > 0, found P = 0")
-    asym = float(np.abs(P - P.T).max())
-    if asym > 1e-8 * scale:
-        raise SolverError(f"certificate ({method}): expected a symmetric P, found asymmetry {asym:.3g}")
-    P = (P + P.T) / 2
-    lam = np.linalg.eigvalsh(P)
-    lmin, lmax = float(lam[0]), float(lam[-1])
-    if not lmin > 1e-14 * lmax:
-        raise SolverError(f"certificate ({method}): expected P positive definite, found smallest eigenvalue "
-                          f"{lmin:.3g} (largest {lmax:.3g})")
+    P, lmin, lmax = positive_definite(P, f"certificate ({method})")
     R = A.T @ P @ A - eta**2 * P
     rmax = float(np.linalg.eigvalsh((R + R.T) / 2)[-1])
     if rmax > rtol * lmax:

@@ -53,7 +53,7 @@ import numpy as np
 
 from ..model.errors import DimensionError, SolverError
 from ..model.validation import as_matrix, as_real, as_vector, reject_unknown_kwargs
-from .stability import _lmi_available, spectral_radius
+from .certificates import _lmi_available, positive_definite, spectral_radius
 
 __all__ = [
     "IncrementalCertificate",
@@ -256,18 +256,7 @@ def verify_incremental_certificate(A, B, G, C, sector, P, Lambda, eta, *, method
     lam = as_vector("Lambda", Lambda, size=p)
     eta = as_real("eta", eta, low=0.0, high=1.0, open_low=True, open_high=True)
     rtol = as_real("rtol", rtol, nonnegative=True)
-    scale = float(np.abs(P).max())
-    if scale == 0.0:
-        raise SolverError(f"incremental certificate ({method}): expected P > 0, found P = 0")
-    asym = float(np.abs(P - P.T).max())
-    if asym > 1e-8 * scale:
-        raise SolverError(f"incremental certificate ({method}): expected a symmetric P, found asymmetry {asym:.3g}")
-    P = (P + P.T) / 2.0
-    ev = np.linalg.eigvalsh(P)
-    lmin, lmax = float(ev[0]), float(ev[-1])
-    if not lmin > 1e-14 * lmax:
-        raise SolverError(f"incremental certificate ({method}): expected P positive definite, found smallest "
-                          f"eigenvalue {lmin:.3g} (largest {lmax:.3g})")
+    P, lmin, lmax = positive_definite(P, f"incremental certificate ({method})")
     if np.any(lam < 0):
         i = int(np.argmin(lam))
         raise SolverError(f"incremental certificate ({method}): expected Lambda >= 0, found Lambda[{i}] = "
