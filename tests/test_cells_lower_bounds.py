@@ -315,8 +315,8 @@ def test_quick_profile_verdicts(cid, quick_tables):
     claim = get_claim(cid)
     result = evaluate(claim, quick_tables[claim.spec], quick_tables[claim.control_spec])
     assert result.control_status == "violated"
-    # consistent with the catalog's slack; a slope exactly at an "==" prediction may flip to inconclusive at
-    # zero slack (the verdict machinery then calls it inconclusive unless more seeds settle it)
+    # consistent with the catalog's slack; a test whose slack and zero-slack verdicts differ is inconclusive
+    # (the verdict machinery then calls it inconclusive unless more seeds settle it)
     for o in result.outcomes:
         assert o.status == "consistent" or (o.status == "inconclusive"
                                             and o.detail.get("slack_status") == "consistent"), o.to_dict()

@@ -119,24 +119,52 @@ def test_missing_columns_and_empty_selections_are_inconclusive_not_crashes():
     assert SlopeTest("nope", "n", -1.0, "<=").run(t, np.random.default_rng(0)).status == "inconclusive"
 
 
-def test_slope_test_flips_with_the_prediction():
-    xs = [10, 20, 40, 80, 160]
-    rng = np.random.default_rng(3)
-    vals = [[x**-1.0 * math.exp(0.02 * rng.standard_normal()) for _ in range(8)] for x in xs]
+def _toy_slope_table(slope, noise, seeds=8, xs=(10, 20, 40, 80, 160), seed=3):
+    rng = np.random.default_rng(seed)
+    vals = [[x**slope * math.exp(noise * rng.standard_normal()) for _ in range(seeds)] for x in xs]
     rows, cells = [], []
     for i, (x, ys) in enumerate(zip(xs, vals)):
         cells.append({"index": i, "key": str(i), "spawn_key": [i], "point": {"n": x}})
         rows += [{"cell": i, "seed": s, "n": x, "y": y} for s, y in enumerate(ys)]
-    t = ResultTable("t", "toy", "quick", 1, "v", {}, {"n": xs}, 8, ("y",), tuple(rows), tuple(cells))
-    # a true slope at the prediction: consistent only thanks to the slack, so the verdict flips at
-    # zero slack and the test says inconclusive (sequential seeds cannot resolve a slope on the edge)
+    return ResultTable("t", "toy", "quick", 1, "v", {}, {"n": list(xs)}, seeds, ("y",), tuple(rows), tuple(cells))
+
+
+def test_slope_test_flips_with_the_prediction():
+    t = _toy_slope_table(-1.0, 0.02)
+    # a true slope at the prediction: the interval meets the zero-slack region and excludes the rival
+    # -1/2, so the verdict is consistent with and without the slack (a tight theorem can pass)
     at_edge = SlopeTest("y", "n", -1.0, "<=", tol=0.1).run(t, np.random.default_rng(0))
-    assert at_edge.detail["slack_status"] == "consistent" and at_edge.strict_verdict == "inconclusive"
-    assert at_edge.status == "inconclusive" and at_edge.flipped and "flips" in at_edge.note
+    assert at_edge.ci[0] < -1.0 < at_edge.ci[1]
+    assert at_edge.status == at_edge.strict_verdict == "consistent" and not at_edge.flipped
+    assert at_edge.detail["rivals"] == [-0.5]
+    # a slope significantly above the prediction but inside the slack: the slack alone passes it, so the
+    # verdict flips (strict violated) and the test is inconclusive, never consistent
+    near = SlopeTest("y", "n", -1.05, "<=", tol=0.1).run(t, np.random.default_rng(0))
+    assert near.ci[0] > -1.05
+    assert near.detail["slack_status"] == "consistent" and near.strict_verdict == "violated"
+    assert near.status == "inconclusive" and near.flipped and "flips" in near.note
     inside = SlopeTest("y", "n", -0.5, "<=", tol=0.1).run(t, np.random.default_rng(0))
     assert inside.status == inside.strict_verdict == "consistent" and not inside.flipped
     assert SlopeTest("y", "n", -1.5, "<=", tol=0.1).run(t, np.random.default_rng(0)).status == "violated"
     assert SlopeTest("y", "n", -0.5, ">=", tol=0.1).run(t, np.random.default_rng(0)).status == "violated"
+    # equality at its own exponent: consistent at zero slack (p in the interval, p +- 1/2 excluded)
+    eq = SlopeTest("y", "n", -1.0, "==", tol=0.1).run(t, np.random.default_rng(0))
+    assert eq.status == eq.strict_verdict == "consistent"
+    assert SlopeTest("y", "n", -1.2, "==", tol=0.1).run(t, np.random.default_rng(0)).status == "violated"
+
+
+def test_slope_test_without_power_is_not_consistent():
+    # a noisy ladder: the interval contains the prediction -1 but also the rival -1/2, so the zero-slack
+    # verdict is inconclusive; the slack verdict is inconclusive too (the interval leaves R)
+    t = _toy_slope_table(-1.0, 1.5, seeds=4)
+    out = SlopeTest("y", "n", -1.0, "<=", tol=0.1).run(t, np.random.default_rng(0))
+    assert out.ci[0] < -1.0 and out.ci[1] > -0.5
+    assert out.strict_verdict == "inconclusive" and out.status == "inconclusive"
+    # a generous slack would pass the same interval (it lies inside (-inf, -1 + tol]); the zero-slack
+    # power requirement is what keeps the verdict inconclusive
+    wide = SlopeTest("y", "n", -1.0, "<=", tol=2.0).run(t, np.random.default_rng(0))
+    assert wide.detail["slack_status"] == "consistent" and wide.strict_verdict == "inconclusive"
+    assert wide.status == "inconclusive" and wide.flipped
 
 
 def test_catalog_is_complete_and_ordered():
@@ -203,36 +231,40 @@ def _judge(tmp_path, slope, tol, max_seeds=None, noise=0.3, cell="test.claims_po
 
 
 def test_sequential_seeds_resolve_a_flip_when_the_truth_is_inside(tmp_path):
-    # slope 0.9 against "<= 1": at 4 and 8 seeds the interval reaches above 1 (a flip with tol 0.3);
-    # 16 seeds narrow it until zero slack agrees
-    res, tables = _judge(tmp_path, 0.9, tol=0.3, max_seeds=32)
+    # slope 1 against "<= 1" with tol 0.2 and noisy seeds: at 4 and 8 seeds the interval reaches above
+    # 1.2 (slack inconclusive) while it meets (-inf, 1] and excludes the rival 1.5 (strict consistent);
+    # 16 seeds narrow it until the two agree
+    res, tables = _judge(tmp_path, 1.0, tol=0.2, max_seeds=32, noise=0.6)
     o = res.outcomes[0]
     assert res.seeds["experiment"] == 16 and not o.flipped and o.status == o.strict_verdict == "consistent"
     assert tables["toy.e"].seeds == res.seeds["experiment"]
 
 
 def test_a_flip_that_more_seeds_cannot_resolve_is_inconclusive(tmp_path):
-    # the truth on the edge (slope 1 against "<= 1"): it flips at every sample size, and the interval
-    # projected to the budget still straddles 1, so no seeds are spent
-    res, _ = _judge(tmp_path, 1.0, tol=0.3, max_seeds=16)
+    # a slope significantly above the prediction but inside the slack (1.1 against "<= 1", tol 0.2):
+    # the interval projected to the budget lies above 1 (strict violated, slack consistent), so no
+    # seeds are spent and the test is inconclusive
+    res, _ = _judge(tmp_path, 1.1, tol=0.2, max_seeds=16)
     o = res.outcomes[0]
     assert res.seeds["experiment"] == 4 and o.flipped and o.status == "inconclusive"
     assert res.status == "inconclusive" and any("more seeds cannot resolve" in r for r in res.reasons)
     # without sequential seeding the same claim is judged at the profile's 4 seeds
-    res0, _ = _judge(tmp_path, 1.0, tol=0.3, max_seeds=16, sequential=False)
+    res0, _ = _judge(tmp_path, 1.1, tol=0.2, max_seeds=16, sequential=False)
     assert res0.seeds["experiment"] == 4 and res0.outcomes[0].flipped
 
 
 def test_a_flip_still_there_at_the_budget_is_inconclusive(tmp_path):
-    # slope 0.9: the projection to 8 seeds promises a resolution, the data at 8 seeds do not deliver
-    res, _ = _judge(tmp_path, 0.9, tol=0.3, max_seeds=8)
+    # the resolvable case above with a budget of 8: the projection promises a resolution, the data at 8
+    # seeds do not deliver
+    res, _ = _judge(tmp_path, 1.0, tol=0.2, max_seeds=8, noise=0.6)
     o = res.outcomes[0]
     assert res.seeds["experiment"] == 8 and o.flipped and o.status == "inconclusive"
     assert any("still flips at 8 seeds per cell (budget 8)" in r for r in res.reasons)
 
 
 def test_refused_sequential_seeds_are_reported(tmp_path):
-    res, _ = _judge(tmp_path, 0.8, tol=0.6, max_seeds=64, cell="test.unspawned")
+    res, _ = _judge(tmp_path, 0.9, tol=0.1, max_seeds=64, cell="test.unspawned")
+    assert res.outcomes[0].flipped
     assert res.seeds["experiment"] == 4 and res.status == "inconclusive"
     assert any("sequential seeds refused" in r for r in res.reasons)
 

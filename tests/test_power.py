@@ -129,3 +129,43 @@ def test_every_test_in_the_json_has_tightness_power_and_strict_verdict():
     text = report.format_text()
     assert "tightness" in text.splitlines()[0] and "power" in text.splitlines()[0]
     assert "excl 1.5" in text and "strict consistent" in text
+
+
+# --- the zero-slack rule: falsification with a power requirement ------------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from qbc_theory.verification.scaling import rival_exponents, strict_slope_verdict  # noqa: E402
+
+
+def test_rival_exponents_are_the_nearest_stated_alternatives_on_the_forbidden_side():
+    assert rival_exponents(1.0, "<=") == [1.5]
+    assert rival_exponents(-1.0, "<=") == [-0.5]
+    assert rival_exponents(-0.5, "==") == [-1.0, 0.0]
+    assert rival_exponents(1.3, ">=") == [1.0]  # the half-integer grid is nearer than p - 1/2
+    with pytest.raises(DimensionError, match="relation"):
+        rival_exponents(1.0, "<")
+
+
+@pytest.mark.parametrize("ci, predicted, relation, expected", [
+    ((0.99, 1.01), 1.0, "<=", "consistent"),      # a tight theorem: the interval straddles p
+    ((1.01, 1.20), 1.0, "<=", "violated"),        # significantly above p
+    ((0.90, 1.60), 1.0, "<=", "inconclusive"),    # reaches the rival 3/2
+    ((-1.02, -0.96), -1.0, "==", "consistent"),
+    ((-1.10, -1.02), -1.0, "==", "violated"),     # p outside the interval
+    ((-1.60, -0.70), -1.0, "==", "inconclusive"), # reaches the rival -3/2
+    ((1.90, 2.10), 1.3, ">=", "consistent"),
+    ((0.90, 1.25), 1.3, ">=", "violated"),
+    ((0.95, 2.00), 1.3, ">=", "inconclusive"),    # reaches the rival 1
+])
+def test_strict_slope_verdict(ci, predicted, relation, expected):
+    assert strict_slope_verdict(SimpleNamespace(ci=ci), predicted, relation) == expected
+
+
+def test_a_slope_inside_the_slack_but_off_the_prediction_is_not_consistent():
+    # slope 1.05 with a tight interval against "<= 1 (+0.1)": the slack would pass it, zero slack
+    # rejects it, so the test reports the flip as inconclusive
+    out = LINEAR.run(_slope_table(H, 1.05, noise=0.005), np.random.default_rng(0))
+    assert out.ci[0] > 1.0
+    assert out.detail["slack_status"] == "consistent" and out.strict_verdict == "violated"
+    assert out.status == "inconclusive" and out.flipped

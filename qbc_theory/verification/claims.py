@@ -255,11 +255,11 @@ def _projected_ci(outcome, seeds: int, budget: int) -> tuple[float, float]:
 
 def _futile(outcome, seeds: int, budget: int) -> bool:
     """True when a flipping slope test would still flip at the budget's seeds if its slope estimate
-    stayed where it is (then doubling cannot be expected to resolve it: a slope on the edge of the
-    allowed region, or an equality test at zero slack)."""
+    stayed where it is (then doubling cannot be expected to resolve it: a slope significantly off the
+    prediction but inside the slack, an interval that stays too wide to exclude the rival)."""
     from types import SimpleNamespace
 
-    from .scaling import compare_slope
+    from .scaling import compare_slope, strict_slope_verdict
 
     d = outcome.detail
     lo, hi = _projected_ci(outcome, seeds, budget)
@@ -267,7 +267,7 @@ def _futile(outcome, seeds: int, budget: int) -> bool:
         return False
     ci = SimpleNamespace(ci=(lo, hi))
     slack = compare_slope(ci, d["predicted"], d["relation"], tol=d["tol"])
-    strict = compare_slope(ci, d["predicted"], d["relation"], tol=0.0)
+    strict = strict_slope_verdict(ci, d["predicted"], d["relation"])
     return slack != strict
 
 
@@ -367,8 +367,8 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
     and cached) and the claim is judged again; doubling stops when nothing flips, when the next
     doubling would exceed the claim's budget (:meth:`Claim.seed_budget`), or when it cannot be
     expected to help: if the interval shrunk to the budget's seeds around the same slope estimate
-    (ends closer by ``sqrt(seeds / budget)``) would still flip (:func:`_futile`: a slope on the edge
-    of the allowed region, an equality at zero slack). A test that still flips is
+    (ends closer by ``sqrt(seeds / budget)``) would still flip (:func:`_futile`: a slope
+    significantly off the prediction but inside the slack). A test that still flips is
     ``inconclusive`` and its ``note`` says so. Each claim keeps its own tables, so its verdict does
     not depend on which other claims were run; all is reproducible from the specs' entropies.
 

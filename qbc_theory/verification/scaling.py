@@ -31,6 +31,8 @@ __all__ = [
     "compare_slope",
     "compare_bound",
     "slope_power",
+    "rival_exponents",
+    "strict_slope_verdict",
     "bound_tightness",
     "VACUOUS_TIGHTNESS",
     "RELATIONS",
@@ -631,6 +633,86 @@ def slope_power(ci, predicted, relation: str, *, tol: float = 0.0, level: float 
             else "no meaningful alternative in the stated set"
     return {"half_width": _json_float(half), "alternatives": meaningful, "excluded": excluded,
             "not_excluded": kept, "nearest_excluded": nearest, "text": text}
+
+
+def rival_exponents(predicted, relation: str) -> list[float]:
+    r"""The rival exponents a slope test must exclude before it may call a prediction consistent.
+
+    From the stated alternatives of :func:`slope_power` (:math:`p \pm 1/2`, :math:`p \pm 1` and the
+    halves in :math:`[-3, 3]`), the nearest one on each side the relation forbids: above :math:`p`
+    for ``"<="``, below for ``">="``, on both sides for ``"=="``. It lies at most :math:`1/2` from
+    :math:`p`: :math:`3/2` for "grows at most linearly in :math:`H`" (excluding it excludes
+    :math:`H^2` too), :math:`-1/2` for "decays at least like :math:`1/n`", :math:`p \pm 1/2` for
+    an equality.
+
+    Parameters
+    ----------
+    predicted : float
+    relation : {"<=", ">=", "=="}
+
+    Returns
+    -------
+    list of float
+        One rival (``"<="``, ``">="``) or two (``"=="``), ascending.
+    """
+    if relation not in RELATIONS:
+        raise DimensionError(f"relation: expected one of {', '.join(RELATIONS)}, found {describe(relation)}")
+    p = as_real("predicted", predicted)
+    alts = _alternatives(p)
+    above = min(a for a in alts if a > p)
+    below = max(a for a in alts if a < p)
+    return {"<=": [above], ">=": [below], "==": [below, above]}[relation]
+
+
+def strict_slope_verdict(fit, predicted, relation: str) -> str:
+    r"""The verdict of a slope test at zero slack: a falsification test with a power requirement.
+
+    At zero slack the allowed region of the true slope is :math:`R_0 = (-\infty, p]`,
+    :math:`[p, \infty)` or :math:`\{p\}` (``"<="``, ``">="``, ``"=="``). The rule of
+    :func:`compare_slope` with ``tol = 0`` asks the interval :math:`[\ell, u]` to lie *inside*
+    :math:`R_0`; a true slope exactly at :math:`p` (a tight theorem) fails that at every sample size,
+    and for ``"=="`` it fails always. At zero slack the question is instead whether the data
+    contradict the prediction, and whether they could have:
+
+    * ``"violated"`` when :math:`[\ell, u] \cap R_0 = \emptyset` (every slope the data allow breaks
+      the prediction);
+    * ``"consistent"`` when the interval meets :math:`R_0` **and** excludes every rival of
+      :func:`rival_exponents` (the test had the power to tell the prediction from its nearest
+      competing rate, e.g. :math:`H` from :math:`H^{3/2}` and :math:`H^2`);
+    * ``"inconclusive"`` otherwise (the interval reaches a rival: too wide to tell).
+
+    :class:`~qbc_theory.verification.verdicts.SlopeTest` compares this verdict with the slack verdict
+    (:func:`compare_slope` at the claim's ``tol``) and calls a flip ``inconclusive``, so a slope that
+    is significantly off :math:`p` but within the slack (:math:`\ell > p` for ``"<="``) is not
+    consistent, and a consistent test must pass both rules.
+
+    Parameters
+    ----------
+    fit : SlopeFit or object with ``ci`` = (lo, hi)
+    predicted : float
+    relation : {"<=", ">=", "=="}
+
+    Returns
+    -------
+    str
+        One of ``"consistent"``, ``"violated"``, ``"inconclusive"``.
+
+    Raises
+    ------
+    DimensionError
+        As :func:`compare_slope`.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorems 2, 3, 7, 8, 9 (the predicted exponents).
+    """
+    if compare_slope(fit, predicted, relation, tol=0.0) == "violated":
+        return "violated"
+    lo, hi = (float(v) for v in fit.ci)
+    rivals = rival_exponents(predicted, relation)
+    if all(a < lo or a > hi for a in rivals):
+        return "consistent"
+    return "inconclusive"
 
 
 def bound_tightness(mean, bound, kind: str = "upper") -> tuple[float, int]:

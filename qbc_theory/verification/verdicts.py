@@ -52,7 +52,7 @@ from ..model.validation import reject_unknown_kwargs
 from ..model.errors import SpecError
 from .runner import ResultTable
 from .scaling import (STATUSES, VACUOUS_TIGHTNESS, bound_tightness, compare_bound, compare_slope, fit_slope,
-                      slope_power)
+                      rival_exponents, slope_power, strict_slope_verdict)
 
 __all__ = [
     "SlopeTest",
@@ -191,8 +191,12 @@ class SlopeTest:
     :func:`qbc_theory.verification.scaling.compare_slope` of the bootstrap interval against ``predicted`` with
     ``relation`` and the slack ``tol``, which is fixed in the catalog before any data is seen.
 
-    The verdict is also computed at zero slack (``strict_verdict``). When the two differ, the slack
-    and not the data decides, so the test reports ``inconclusive`` and marks the flip;
+    The verdict is also computed at zero slack (``strict_verdict``,
+    :func:`qbc_theory.verification.scaling.strict_slope_verdict`): violated when the interval lies
+    entirely outside the zero-slack region, consistent when it meets it and excludes the rival
+    exponents (:func:`~qbc_theory.verification.scaling.rival_exponents`, e.g. 3/2 for "at most linear
+    in H"), inconclusive otherwise. When the two verdicts differ, the slack and not the data decides,
+    so the test reports ``inconclusive`` and marks the flip;
     :func:`qbc_theory.verification.claims.verify` then doubles the seeds (up to the claim's
     ``max_seeds``) and judges again, and a test that still flips stays ``inconclusive`` with the
     reason in ``note``. The outcome's ``power``
@@ -246,11 +250,12 @@ class SlopeTest:
             return TestOutcome("slope", "inconclusive", float("nan"), (float("nan"), float("nan")), words,
                                {"error": str(exc), "x": x.tolist(), "mean": y.mean(axis=0).tolist()})
         slack = compare_slope(fit, self.predicted, self.relation, tol=self.tol)
-        strict = compare_slope(fit, self.predicted, self.relation, tol=0.0)
+        strict = strict_slope_verdict(fit, self.predicted, self.relation)
         power = slope_power(fit.ci, self.predicted, self.relation, tol=self.tol, level=fit.level)
         detail = fit.to_dict()
         detail.update({"x": x.tolist(), "scale": self.scale, "tol": self.tol, "relation": self.relation,
-                       "predicted": self.predicted, "slack_status": slack})
+                       "predicted": self.predicted, "slack_status": slack,
+                       "rivals": rival_exponents(self.predicted, self.relation)})
         status, note = slack, ""
         if slack != strict:
             # the slack decides the verdict: more seeds (claims.verify) or inconclusive
