@@ -11,8 +11,12 @@ vanish at the state gaps the quantization error causes, since ``L Gamma > 1``). 
 with that actual modulus is valid and holds (its ``kappa`` term is ``H (H - 1)``, above the largest
 possible regret); the control tests that the regret exceeds the rest of the bound, i.e. that the
 term the broken hypothesis would remove is the one carrying the inequality. A stable linear closed
-loop cannot show such a term (THEORY.md section 8b), so the control cannot be the Theorem 2
-instance itself: with any learner near the expert its closed loop is stable.
+loop cannot show such a term (THEORY.md section 8b). Measured on the claims' own instances (cells
+:func:`thm1_greedy_cell`, the MLE decoded greedily, not TVC; :func:`prop4_unsmoothed_cell`, the
+regression learner without smoothing, not TVC), breaking the smoothness does not make the regret exceed
+the rest of the valid bound: ``L Gamma < 1`` there, so the learner is ``eps'``-RTVC with a modulus that
+vanishes at the state gaps and the valid bound's kappa term is zero or small. Those cells are the
+evidence for keeping the Lipschitz example as the controls (docs/claims.md, 3.14 and 3.15).
 
 References
 ----------
@@ -25,6 +29,7 @@ import functools
 import math
 
 import numpy as np
+import scipy.special
 import sympy
 
 from ...theory import bounds
@@ -47,6 +52,8 @@ __all__ = [
     "thm1_terms_cell",
     "prop4_regression_cell",
     "lipschitz_reduction_cell",
+    "thm1_greedy_cell",
+    "prop4_unsmoothed_cell",
     "CLAIMS",
 ]
 
@@ -466,3 +473,163 @@ CLAIMS = (
                                  label="|J(pi*) - J(pi_hat)| / Theorem 1's bound without its kappa term <= 1"),),
     ),
 )
+
+
+# --- negative controls on the claims' own instances -------------------------------------------------
+
+#: eps' = k eps_q choices of Proposition 5 (ii) tried for a deterministic binned learner (the cell-count
+#: modulus ``eps' = m w`` is tried as well); every choice gives a valid Theorem 1 bound, the least is kept.
+_K_GRID = (2.5, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0)
+
+
+@cell_function("thm1.greedy", version="1")
+def thm1_greedy_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
+    r"""Theorem 1 on the instance of ``thm1.explicit`` with the MLE decoded greedily (not TVC).
+
+    The instance, the data and the fit are those of :func:`thm1_terms_cell`; the learner plays the
+    most likely token of the fitted ``q#N(K_hat x, sigma_hat^2)``, i.e. ``q(K_hat x)`` (greedy
+    decoding: the cell of the mean), a deterministic quantized policy. That breaks one hypothesis of
+    Theorem 1 as the claim uses it, the **TVC (eps' = 0 RTVC) of the learner**: between point masses
+    the TV is ``1{q(K_hat x) != q(K_hat x')}``, which does not vanish as ``x' -> x``. The theorem still
+    holds with the learner's actual ``eps'``-RTVC modulus (Proposition 5 (ii) and the binning's
+    cell-count modulus ``1{r > m w / |K_hat|}``, minimised over ``eps'``:
+    :func:`.data_bounds.thm1_data_bound_binned`), with the quantization errors met along ``eval`` expert
+    rollouts through the exact linear gain, ``p_far = P(clip exit)`` and ``TV = 1`` (a valid upper bound:
+    the trajectory law of a deterministic policy and that of the stochastic ``q#pi*`` are nearly singular,
+    their first step alone has TV ``1 - max_cell P(q#pi*)``, reported as ``tv_step1``).
+
+    Returns
+    -------
+    dict
+        Per seed: ``regret`` (``|J(pi*) - J(pi_hat)|``), ``regret_signed``, ``thm1_valid`` (the valid
+        bound), ``thm1_valid_kappa`` (its kappa term), ``thm1_valid_tv`` (its ``H TV`` term),
+        ``thm1`` (the bound without its kappa term: the part that remains when the learner's
+        modulus vanishes), ``ratio_thm1`` = ``regret / thm1``, ``ratio_thm1_valid``, ``k`` (the chosen
+        ``eps' / eps_q``), ``tv_step1``, ``k_hat``. Per cell: ``one``, ``Gamma``, ``eps_q``,
+        ``clip_exit``, ``L_r``.
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 1 and Proposition 5 (ii).
+    """
+    system, expert, q, reward = _linear_instance(params)
+    if system.du != 1:
+        raise SpecError(f"B: expected a scalar action, found du={system.du}")
+    if not system.spectral_radius < 1:
+        raise SpecError(f"A: expected rho(A) < 1 (global P-IISS), found {system.spectral_radius:g}")
+    H = as_int("H", params["H"], minimum=1)
+    n = as_int("n", params["n"], minimum=1)
+    N = as_int("eval", params["eval"], minimum=2)
+    Gamma = gain_sum(system.A, system.B).upper
+    gains = data_bounds.gain_profile(system.A, system.B, H)
+    eps_q = float(q.eps_sup)
+    width = float(np.asarray(q.width).reshape(-1)[0])
+    exit_p = float(clip_exit_bound(system, expert, q, H))
+    cols = ("regret", "regret_signed", "thm1_valid", "thm1_valid_kappa", "thm1_valid_tv", "thm1", "ratio_thm1",
+            "ratio_thm1_valid", "k", "tv_step1", "k_hat")
+    out = {k: [] for k in cols}
+    for child in seed.spawn(seeds):
+        data_ss, eval_ss, traj_ss = child.spawn(3)
+        data = rollout.collect(system, expert, q, n, H, np.random.default_rng(data_ss))
+        fit = learning.fit_gaussian_mle(data.states, data.tokens, q)
+        greedy = rollout.QuantizedPolicy(LinearExpert(fit.K), q)
+        total, _, _, _, _ = _coupled_regrets(system, expert, q, greedy, reward, H, N, eval_ss)
+        states, _, errors = data_bounds.expert_rollouts(system, expert, q, H, N, np.random.default_rng(traj_ss))
+        L = max(float(np.linalg.norm(fit.K, 2)), 1e-12)
+        best = data_bounds.thm1_data_bound_binned(H=H, tv=1.0, p_far=exit_p, errors=errors, gains=gains,
+                                                  L_r=reward.lipschitz, lipschitz=L, eps_q=eps_q, k_grid=_K_GRID,
+                                                  cell_width=width)
+        # first step: P(q#pi* plays the greedy token) <= the largest cell mass of N(K x_1, sigma^2)
+        top = float(scipy.special.erf(width / (2.0 * math.sqrt(2.0) * expert.noise_std)))
+        rest = best["total"] - best["kappa"]
+        out["regret"].append(abs(total))
+        out["regret_signed"].append(total)
+        out["thm1_valid"].append(best["total"])
+        out["thm1_valid_kappa"].append(best["kappa"])
+        out["thm1_valid_tv"].append(best["tv"])
+        out["thm1"].append(rest)
+        out["ratio_thm1"].append(abs(total) / rest)
+        out["ratio_thm1_valid"].append(abs(total) / best["total"])
+        out["k"].append(best["k"])
+        out["tv_step1"].append(1.0 - top)
+        out["k_hat"].append(L)
+    out.update(one=1.0, Gamma=Gamma, eps_q=eps_q, clip_exit=exit_p, L_r=reward.lipschitz)
+    return out
+
+
+@cell_function("prop4.unsmoothed", version="1")
+def prop4_unsmoothed_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
+    r"""Proposition 4's instance with the regression learner left unsmoothed (not TVC).
+
+    The instance, data and least-squares fit are those of :func:`prop4_regression_cell`, but the learner
+    is ``K_hat x`` itself (``smoothing = 0``): deterministic, so it has no linear TV modulus (one
+    hypothesis of Proposition 4 broken) and the proposition's bound is infinite. Theorem 1 (the route of
+    the library's Proposition 4) still holds with the learner's actual ``eps'``-RTVC modulus
+    ``1{r > eps'/|K_hat|}``, taking ``(pi0, pi0~) = (pi*, K_hat x)`` and ``(pi1, pi1~) = (pi*, K_hat x)``
+    (both deterministic: ``TV = 0``), global P-IISS (``p_far = delta_iiss = 0``) and the action errors
+    ``|pi*(x_h) - K_hat x_h|`` met along ``eval`` expert rollouts through the exact linear gain, minimised
+    over ``eps'`` in ``mean error x {0, 10^-2, ..., 10^4}``.
+
+    Returns
+    -------
+    dict
+        Per seed: ``regret``, ``regret_signed``, ``eps_reg``, ``train_err``, ``prop4`` (Proposition 4's
+        explicit form without its kappa term, ``L_r (1 + C/(1-eta)) H eps_reg``), ``ratio_prop4`` =
+        ``regret / prop4``, ``thm1_valid``, ``thm1_valid_kappa``, ``ratio_thm1_valid``, ``k_hat``. Per cell:
+        ``one``, ``C``, ``eta``, ``Gamma``, ``L_r``.
+
+    References
+    ----------
+    Cao & Xie 2026, Proposition 4 and Theorem 1.
+    """
+    system = LinearSystem(params["A"], params["B"], noise_std=params["noise_std"], x0_std=params["x0_std"])
+    kind = params.get("expert", "arctan")
+    if kind == "arctan":
+        expert = ArctanExpert()
+    elif kind == "linear":
+        expert = LinearExpert(params["K"])
+    else:
+        raise SpecError(f"expert: expected 'arctan' or 'linear', found {kind!r}")
+    expert.check_system(system)
+    reward = TrackingReward(expert, params["reward_scale"])
+    H = as_int("H", params["H"], minimum=1)
+    n = as_int("n", params["n"], minimum=1)
+    N = as_int("eval", params["eval"], minimum=2)
+    st = _stability(system)
+    if not st.globally_p_iiss:
+        raise SpecError(f"A: expected rho(A) < 1 (global P-EIISS), found {st.spectral_radius:g}")
+    gains = data_bounds.gain_profile(system.A, system.B, H)
+    prop4 = bounds.get("prop4", form="explicit")
+    cols = ("regret", "regret_signed", "eps_reg", "train_err", "prop4", "ratio_prop4", "thm1_valid",
+            "thm1_valid_kappa", "ratio_thm1_valid", "k_hat")
+    out = {k: [] for k in cols}
+    for child in seed.spawn(seeds):
+        data_ss, eval_ss, err_ss = child.spawn(3)
+        states, actions = _expert_data(system, expert, n, H, np.random.default_rng(data_ss))
+        learner = learning.fit_regression(states, actions, smoothing=0.0)
+        reg = rollout.regret(system, expert, learner, reward, H, N, np.random.default_rng(eval_ss))
+        noise = rollout.draw_noise(system, H, N, system.du, np.random.default_rng(err_ss))
+        xs = rollout.rollout(system, expert, _ZeroReward(), H, noise.x0, noise.w, noise.z).states
+        errors = np.stack([np.linalg.norm(expert.act(xs[h], noise.z[h]) - learner.act(xs[h], noise.z[h]), axis=-1)
+                           for h in range(H)], axis=1)
+        eps_reg = float(errors.sum(axis=1).mean()) / H
+        L = max(float(np.linalg.norm(learner.K, 2)), 1e-12)
+        valid = None
+        for ep in eps_reg * np.concatenate([[0.0], np.logspace(-2, 4, 25)]):
+            t = data_bounds.thm1_data_terms(H=H, tv=0.0, p_far=0.0, errors=errors, gains=gains, L_r=reward.lipschitz,
+                                            kappa=lambda r, ep=ep: (np.asarray(r) > ep / L).astype(float),
+                                            eps_prime=ep)
+            valid = t if valid is None or t["total"] < valid["total"] else valid
+        p4 = float(prop4.evaluate(H=H, eps_reg=eps_reg, kappa=0.0, C=st.C, eta=st.eta, L_r=reward.lipschitz))
+        out["regret"].append(abs(reg.mean))
+        out["regret_signed"].append(reg.mean)
+        out["eps_reg"].append(eps_reg)
+        out["train_err"].append(eps_reg * H)
+        out["prop4"].append(p4)
+        out["ratio_prop4"].append(abs(reg.mean) / p4)
+        out["thm1_valid"].append(valid["total"])
+        out["thm1_valid_kappa"].append(valid["kappa"])
+        out["ratio_thm1_valid"].append(abs(reg.mean) / valid["total"])
+        out["k_hat"].append(L)
+    out.update(one=1.0, C=st.C, eta=st.eta, Gamma=st.Gamma, L_r=reward.lipschitz)
+    return out
