@@ -256,7 +256,7 @@ def test_data_terms_and_binned_minimum():
     t = db.thm1_data_terms(H=5, tv=0.1, p_far=0.0, errors=e, gains=g, L_r=1.0, kappa=lambda r: 0 * r)
     gam = db.iiss_gamma(g, e)
     assert t["tv"] == pytest.approx(0.5) and t["kappa"] == 0.0
-    assert t["lipschitz"] == pytest.approx(float((gam + e).sum(axis=1).mean()))
+    assert t["lipschitz"] == pytest.approx(float(np.hypot(gam, e).sum(axis=1).mean()))  # Euclidean (x, u) pair
     b = db.thm1_data_bound_binned(H=5, tv=0.0, p_far=0.0, errors=e, gains=g, L_r=1.0, lipschitz=0.2, eps_q=0.01,
                                   k_grid=[2.5, 4.0, 8.0])
     each = [db.thm1_data_terms(H=5, tv=0.0, p_far=0.0, errors=e, gains=g, L_r=1.0, eps_prime=k * 0.01,

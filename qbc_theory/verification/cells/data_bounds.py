@@ -43,7 +43,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.optimize
 import scipy.special
+import scipy.stats
 
 from ...engine import learning, rollout
 from ...model.errors import DimensionError
@@ -53,6 +55,8 @@ __all__ = [
     "gain_profile",
     "iiss_gamma",
     "trajectory_tv",
+    "upper_confidence",
+    "prefix_tv_sum",
     "thm1_data_terms",
     "thm1_data_bound_binned",
     "gaussian_tv_modulus",
@@ -169,6 +173,127 @@ def trajectory_tv(log_ratio) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
 
 
+def upper_confidence(values, level: float = 0.95) -> float:
+    r"""A valid one-sided upper confidence bound for the mean of i.i.d. values in ``[0, 1]``.
+
+    Binary values (a measured probability, ``k`` successes in ``N``): the Clopper-Pearson bound
+
+    .. math::
+
+        p^+ = \mathrm{Beta}^{-1}(\text{level};\, k + 1,\, N - k) \quad (k < N), \qquad p^+ = 1 \quad (k = N),
+
+    which at ``k = 0`` is ``1 - (1 - level)^{1/N} ~ 3/N`` (the rule of three). Other values in
+    ``[0, 1]``: the Chernoff-Hoeffding (KL) bound ``p^+ = sup{p >= mean: N kl(mean, p) <= log(1/(1 - level))}``,
+    valid for any law on ``[0, 1]`` because a Bernoulli law of the same mean dominates its exponential
+    moments (Hoeffding 1963, Theorem 3); at mean 0 it is the same ``1 - (1 - level)^{1/N}``.
+    ``mean + 2 SE``, which this replaces, is 0 when no event was observed.
+
+    Parameters
+    ----------
+    values : (N,) array_like
+        In ``[0, 1]``, ``N >= 1``.
+    level : float
+        Confidence in ``(0, 1)``.
+
+    Returns
+    -------
+    float
+        In ``[mean, 1]``.
+
+    Raises
+    ------
+    DimensionError
+        On an empty array or values outside ``[0, 1]``.
+
+    References
+    ----------
+    Clopper & Pearson 1934; Hoeffding 1963. Used for the measured probabilities of Theorem 1's terms
+    (Cao & Xie 2026, Theorem 1).
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size < 1 or np.any(~np.isfinite(v)) or np.any(v < 0) or np.any(v > 1):
+        raise DimensionError(f"values: expected a non-empty array in [0, 1], found size {v.size}, range "
+                             f"[{np.min(v) if v.size else float('nan'):g}, {np.max(v) if v.size else float('nan'):g}]")
+    a = 1.0 - as_real("level", level, low=0.0, high=1.0, open_low=True, open_high=True)
+    n, m = v.size, float(v.mean())
+    if np.all((v == 0) | (v == 1)):
+        k = int(v.sum())
+        return 1.0 if k == n else float(scipy.stats.beta.ppf(1.0 - a, k + 1, n - k))
+    if m >= 1.0:
+        return 1.0
+    target = math.log(1.0 / a) / n
+
+    def kl(p):
+        out = (1.0 - m) * math.log((1.0 - m) / (1.0 - p))
+        return out + (m * math.log(m / p) if m > 0 else 0.0) - target
+
+    hi = 1.0 - 1e-15
+    if kl(hi) <= 0:
+        return 1.0
+    return float(scipy.optimize.brentq(kl, m, hi, xtol=1e-14))
+
+
+def prefix_tv_sum(log_ratio, level: float = 0.95) -> tuple[float, float]:
+    r"""``sum_h TV(P^0_{<=h}, P^1_{<=h})``: the TV term of Theorem 1 with its exact horizon weights.
+
+    The proof of Theorem 1 bounds ``|J(pi0) - J(pi1)| = |sum_h (E_0 - E_1) r_h(x_h, u_h)|``, and
+    ``r_h in [0, 1]`` depends on the trajectory up to step ``h`` only, so
+
+    .. math::
+
+        |J(\pi^0) - J(\pi^1)| \le \sum_{h=1}^{H} \mathrm{TV}\big(\bar P^0_{\le h}, \bar P^1_{\le h}\big)
+        = \mathbb E_{\bar P^0}\Big[\sum_{h=1}^{H} \big(1 - \textstyle\prod_{k \le h} \Lambda_k\big)_+\Big]
+        \ \le\ H\, \mathrm{TV}(\bar P^0, \bar P^1),
+
+    each prefix TV exact from the per-step likelihood ratios (as :func:`trajectory_tv`). The per-trajectory
+    sum divided by ``H`` lies in ``[0, 1]``; its mean gets the one-sided bound :func:`upper_confidence`
+    (Clopper-Pearson when every ratio is 0 or 1, i.e. a deterministic learner and expert).
+
+    Parameters
+    ----------
+    log_ratio : (N, H) array_like
+        ``log p^1_h(t_h | x_h) - log p^0_h(t_h | x_h)`` on ``N`` trajectories of ``P^0``.
+    level : float
+
+    Returns
+    -------
+    estimate, upper : float
+        The Monte Carlo estimate of the sum and its upper confidence bound (both in ``[0, H]``).
+
+    References
+    ----------
+    Cao & Xie 2026, Theorem 1 (the TV term and the step ``|J(pi0) - J(pi1)| <= H TV`` of its proof).
+    """
+    lr = np.asarray(log_ratio, dtype=float)
+    if lr.ndim != 2 or lr.shape[0] < 1 or np.any(np.isnan(lr)):
+        raise DimensionError(f"log_ratio: expected an (N >= 1, H) array without NaN, found shape {lr.shape}")
+    H = lr.shape[1]
+    with np.errstate(invalid="ignore"):
+        cum = np.minimum(np.cumsum(lr, axis=1), 0.0)  # -inf stays -inf: the prefix contributes 1
+    v = np.clip(-np.expm1(cum), 0.0, 1.0).sum(axis=1) / H
+    upper = _binary_prefix_upper(lr, level) if _is_binary_prefix(lr) else upper_confidence(v, level)
+    return float(H * v.mean()), float(H * upper)
+
+
+def _is_binary_prefix(lr) -> bool:
+    """Whether every per-step ratio is 1 or 0 (log 0 or -inf): a deterministic learner and expert."""
+    return bool(np.all((lr == 0.0) | np.isneginf(lr)))
+
+
+def _binary_prefix_upper(lr, level) -> float:
+    r"""Upper bound on ``(1/H) sum_h P(tau <= h)`` for the first disagreement ``tau`` (binary ratios).
+
+    ``(1/H) sum_h 1{tau <= h} = (H - tau + 1)_+ / H`` is not binary, so :func:`upper_confidence` would
+    use the KL bound; here the event ``{tau <= H}`` is binary and ``(H - tau + 1)/H <= 1``: the bound is
+    the smaller of the KL bound on the weighted mean and the Clopper-Pearson bound on ``P(tau <= H)``.
+    """
+    H = lr.shape[1]
+    cum = np.cumsum(lr, axis=1)
+    ever = np.isneginf(cum)
+    v = ever.sum(axis=1) / H
+    return min(upper_confidence(v, level), upper_confidence(ever[:, -1].astype(float), level))
+
+
 def gaussian_tv_modulus(gain_norm: float, sigma: float):
     r"""The exact TV modulus of a (quantized) Gaussian linear policy ``q#N(K x, sigma^2 I)``.
 
@@ -193,8 +318,31 @@ def gaussian_tv_modulus(gain_norm: float, sigma: float):
     return lambda r: scipy.special.erf(k * np.asarray(r, dtype=float) / (2.0 * math.sqrt(2.0) * s))
 
 
-def thm1_data_terms(*, H, tv, p_far, errors, gains, L_r, kappa, eps_prime=0.0, delta_iiss=0.0) -> dict:
-    r"""Theorem 1's right-hand side with every term measured (see the module docstring).
+def thm1_data_terms(*, H, tv, p_far, errors, gains, L_r, kappa, eps_prime=0.0, delta_iiss=0.0, tv_sum=None) -> dict:
+    r"""Theorem 1's right-hand side with every term measured and each bad event weighted by the steps it can cost.
+
+    .. math::
+
+        H^2 \delta_{IISS} + T + H p_d
+        + \mathbb E_{\bar P^0} \sum_{h=1}^{H} \Big[(H - h + 1)\,\min\{1, \kappa(\gamma_h)\}
+        + \min\Big\{1,\ L_r \sqrt{\gamma_h^2 + (\|u^0_h - \tilde u^0_h\| + \varepsilon')^2}\Big\}\Big],
+
+    ``gamma_h`` as in the module docstring, ``T = tv_sum`` (:func:`prefix_tv_sum`) when given, else
+    ``H tv``. Each change from the statement's ``H TV + H E sum_h [kappa + (L_r/H)(...)]`` is a step of
+    its proof evaluated exactly (Cao & Xie 2026, Theorem 1, proof):
+
+    * TV: ``|J(pi0) - J(pi1)| <= sum_h |E_0 r_h - E_1 r_h| <= sum_h TV(P^0_{<=h}, P^1_{<=h}) <= H TV``
+      (``r_h in [0, 1]`` is a function of the prefix up to ``h``);
+    * kappa: the RTVC coupling of step ``h`` fails with probability at most ``kappa(gamma_h)`` given no
+      earlier failure; after a first failure at ``h`` only the rewards of steps ``h, ..., H`` can differ,
+      by at most 1 each, so the failure costs ``H - h + 1 <= H``;
+    * Lipschitz: before the first failure the step-``h`` reward gap is at most
+      ``L_r ||(x^0_h - x^2_h, u^0_h - u^2_h)||_2 <= L_r sqrt(gamma_h^2 + (||u^0_h - u~^0_h|| + eps')^2)``
+      (the reward is ``L_r``-Lipschitz in the Euclidean norm of the pair ``(x, u)``, the convention of
+      :mod:`qbc_theory.model.rewards`), and at most 1 since ``r_h in [0, 1]``.
+
+    Every right-hand side is at most the old one term by term, so the bound stays valid wherever the
+    statement is.
 
     Parameters
     ----------
@@ -209,6 +357,8 @@ def thm1_data_terms(*, H, tv, p_far, errors, gains, L_r, kappa, eps_prime=0.0, d
     kappa : callable
         The learner's ``eps'``-RTVC modulus (vectorised).
     eps_prime : float
+    tv_sum : float, optional
+        An upper bound on ``sum_h TV(P^0_{<=h}, P^1_{<=h})`` in ``[0, H]``; replaces ``H tv``.
 
     Returns
     -------
@@ -217,26 +367,33 @@ def thm1_data_terms(*, H, tv, p_far, errors, gains, L_r, kappa, eps_prime=0.0, d
 
     References
     ----------
-    Cao & Xie 2026, Theorem 1.
+    Cao & Xie 2026, Theorem 1 and its proof.
     """
     H = as_int("H", H, minimum=1)
     e = np.asarray(errors, dtype=float)
     if e.ndim != 2 or e.shape[1] != H:
         raise DimensionError(f"errors: expected shape (N, {H}), found {e.shape}")
     ep = as_real("eps_prime", eps_prime, nonnegative=True)
+    lr = as_real("L_r", L_r, nonnegative=True)
     gam = iiss_gamma(gains, e + ep)
+    weights = H - np.arange(H, dtype=float)  # H - h + 1 for h = 1, ..., H
+    if tv_sum is None:
+        tv_term = H * min(1.0, as_real("tv", tv, nonnegative=True))
+    else:
+        tv_term = min(float(H), as_real("tv_sum", tv_sum, nonnegative=True))
     out = {
         "iiss": H * H * as_real("delta_iiss", delta_iiss, nonnegative=True),
-        "tv": H * min(1.0, as_real("tv", tv, nonnegative=True)),
+        "tv": tv_term,
         "far": H * as_real("p_far", p_far, nonnegative=True),
-        "kappa": H * float(np.minimum(1.0, kappa(gam)).sum(axis=1).mean()),
-        "lipschitz": as_real("L_r", L_r, nonnegative=True) * float((gam + e + ep).sum(axis=1).mean()),
+        "kappa": float((np.minimum(1.0, kappa(gam)) @ weights).mean()),
+        "lipschitz": float(np.minimum(1.0, lr * np.hypot(gam, e + ep)).sum(axis=1).mean()),
     }
     out["total"] = float(sum(out.values()))
     return out
 
 
-def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q, k_grid, cell_width=None) -> dict:
+def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q, k_grid, cell_width=None,
+                           tv_sum=None) -> dict:
     r"""Theorem 1 for a deterministic learner ``q(pi_hat(x))`` through a binning, minimised over ``eps'``.
 
     By Proposition 5 (ii), for every ``eps' = k eps_q`` with ``k > 2`` the learner is ``eps'``-RTVC with
@@ -249,7 +406,7 @@ def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q
 
     Parameters
     ----------
-    H, tv, p_far, errors, gains, L_r
+    H, tv, p_far, errors, gains, L_r, tv_sum
         As :func:`thm1_data_terms`.
     lipschitz : float
         ``L > 0``.
@@ -283,7 +440,8 @@ def thm1_data_bound_binned(*, H, tv, p_far, errors, gains, L_r, lipschitz, eps_q
     best = None
     for ep, d0 in choices:
         terms = thm1_data_terms(H=H, tv=tv, p_far=p_far, errors=errors, gains=gains, L_r=L_r,
-                                kappa=lambda r, d0=d0: (np.asarray(r) > d0).astype(float), eps_prime=ep)
+                                kappa=lambda r, d0=d0: (np.asarray(r) > d0).astype(float), eps_prime=ep,
+                                tv_sum=tv_sum)
         if best is None or terms["total"] < best["total"]:
             best = dict(terms, k=float(ep / eq))
     return best
@@ -323,14 +481,15 @@ def gaussian_thm1_data(system, expert, quantizer, K_hat, sigma_hat, L_r, H, N, r
 
     On ``N`` expert rollouts (:func:`expert_rollouts`): the exact trajectory TV between
     ``q#pi*`` and the learner from the per-step token log-likelihood ratios
-    (:func:`qbc_theory.engine.learning.quantized_gaussian_logpmf`, :func:`trajectory_tv`; two standard
-    errors added), ``eps' = 0`` and the learner's exact TV modulus (:func:`gaussian_tv_modulus`), the
+    (:func:`qbc_theory.engine.learning.quantized_gaussian_logpmf`), summed over the prefixes with its
+    one-sided upper confidence bound (:func:`prefix_tv_sum`), ``eps' = 0`` and the learner's exact TV modulus (:func:`gaussian_tv_modulus`), the
     exact linear gain (:func:`gain_profile`) on the measured quantization errors.
 
     Returns
     -------
     dict
-        The terms of :func:`thm1_data_terms` plus ``tv`` (the estimate), ``tv_se``.
+        The terms of :func:`thm1_data_terms` (``tv`` is the upper bound on ``sum_h TV_h``) plus ``tv_mc``
+        (the whole-trajectory TV estimate), ``tv_se`` and ``tv_sum_mc`` (the estimate of ``sum_h TV_h``).
 
     References
     ----------
@@ -341,7 +500,8 @@ def gaussian_thm1_data(system, expert, quantizer, K_hat, sigma_hat, L_r, H, N, r
     lp1 = learning.quantized_gaussian_logpmf(states @ K_hat.T, sigma_hat, tokens, quantizer)
     lp0 = learning.quantized_gaussian_logpmf(states @ np.atleast_2d(expert.K).T, expert.noise_std, tokens, quantizer)
     tv, se = trajectory_tv((lp1 - lp0).T)
-    terms = thm1_data_terms(H=H, tv=min(1.0, tv + 2.0 * se), p_far=p_far, errors=errors,
+    tv_est, tv_up = prefix_tv_sum((lp1 - lp0).T)
+    terms = thm1_data_terms(H=H, tv=1.0, tv_sum=tv_up, p_far=p_far, errors=errors,
                             gains=gain_profile(system.A, system.B, H), L_r=L_r,
                             kappa=gaussian_tv_modulus(float(np.linalg.norm(K_hat, 2)), sigma_hat))
-    return dict(terms, tv_mc=tv, tv_se=se)
+    return dict(terms, tv_mc=tv, tv_se=se, tv_sum_mc=tv_est)

@@ -333,9 +333,10 @@ def _instance(p: dict) -> _Instance:
 def _data_bound(inst, policy_class, fits, H, N, rngs, p_far) -> dict:
     r"""Theorem 1 with measured terms for each seed's learned policy (see :mod:`.data_bounds`).
 
-    On ``N`` expert rollouts: the exact trajectory TV between ``q#pi*`` and the deterministic learner
-    ``q(K_hat x)``, i.e. the probability that their tokens differ at some step of an expert trajectory
-    (the likelihood ratio is 1 or 0), plus two standard errors; the measured quantization errors with
+    On ``N`` expert rollouts: the exact prefix TVs between ``q#pi*`` and the deterministic learner
+    ``q(K_hat x)``, i.e. the probabilities that their tokens differ by step ``h`` (the likelihood ratio is
+    1 or 0), summed over ``h`` with a one-sided upper confidence bound
+    (:func:`.data_bounds.prefix_tv_sum`); the measured quantization errors with
     the exact linear gain; the learner's own modulus, ``1{r > (eps' - 2 eps_q)/||K_hat||}``
     (Proposition 5 (ii)) or, for the scalar binning of cell width ``w``, the exact cell-count modulus
     ``1{r > m w / ||K_hat||}`` at ``eps' = m w`` (:func:`.data_bounds.thm1_data_bound_binned`),
@@ -349,9 +350,10 @@ def _data_bound(inst, policy_class, fits, H, N, rngs, p_far) -> dict:
         x = states.reshape(-1, system.dx)
         learned = np.asarray(q.encode(fit.policy.act(x))).reshape(tokens.shape)
         differ = np.any(learned != tokens, axis=0).astype(float)
-        tv = float(differ.mean() + 2.0 * differ.std(ddof=1) / math.sqrt(differ.size))
+        # per-step likelihood ratio of two deterministic token laws: 1 if they agree, 0 if not
+        _, tv_sum = data_bounds.prefix_tv_sum(np.where(learned == tokens, 0.0, -np.inf).T)
         best = data_bounds.thm1_data_bound_binned(
-            H=H, tv=min(1.0, tv), p_far=p_far, errors=errors, gains=gains, L_r=inst.reward.lipschitz,
+            H=H, tv=1.0, tv_sum=tv_sum, p_far=p_far, errors=errors, gains=gains, L_r=inst.reward.lipschitz,
             lipschitz=max(float(np.linalg.norm(policy_class.gains[fit.index], 2)), 1e-12), eps_q=q.eps_sup,
             k_grid=np.linspace(2.25, 12.0, 40), cell_width=float(np.max(q.width)) if q.dim == 1 else None)
         cols["thm1_data"].append(best["total"])
