@@ -18,8 +18,9 @@ with ``(pi0, pi0~) = (pi*, q#pi*)`` and ``(pi1, pi1~) = (rho o pi_hat, pi_hat)``
 * ``TV`` is the total variation between the two extended trajectory laws. Both share the dynamics
   and the dequantization kernel, so their likelihood ratio on a trajectory of ``P-bar^0`` (an expert
   rollout with tokens ``t_h = q(u_h)``) is ``Lambda = prod_h pi_hat(t_h | x_h) / q#pi*(t_h | x_h)`` and
-  ``TV = E_0[(1 - Lambda)_+]`` exactly (:func:`trajectory_tv`); a Monte Carlo mean over rollouts, to
-  which the cells add two standard errors.
+  ``TV = E_0[(1 - Lambda)_+]`` exactly (:func:`trajectory_tv`); the cells use the sharper
+  ``sum_h TV_h`` over prefixes (:func:`prefix_tv_sum`, :func:`thm1_data_terms`) with a one-sided
+  Clopper-Pearson / Chernoff-KL upper confidence bound (:func:`upper_confidence`).
 * ``gamma_h`` is the exact P-IISS gain of a linear system (the open-loop impulse response
   ``||A^j B||``, :func:`iiss_gamma`), applied to the quantization errors actually met along the
   expert's rollouts (not their supremum).
