@@ -217,8 +217,10 @@ def test_lipschitz_cell_matches_the_closed_form():
     assert out["regret"][0] == pytest.approx(sum(gaps), rel=1e-9)
     assert out["train_err"][0] == pytest.approx(6 * delta, rel=1e-9)
     assert out["thm1"][0] == pytest.approx(6 * 1.0 * (2.0 + 1) * delta, rel=1e-8)
-    # with the learner's actual modulus 1{r > eps'/L} the bound is valid, through its kappa term H (H - 1)
-    assert out["thm1_valid_kappa"][0] == 6 * 5
+    # with the learner's actual modulus 1{r > eps'/L} the bound is valid, through its kappa term: the
+    # modulus is 1 from step 2 on, each failure weighted by the steps it can still cost,
+    # sum_{h=2..H} (H - h + 1) = H (H - 1) / 2
+    assert out["thm1_valid_kappa"][0] == 6 * 5 / 2
     assert out["thm1_valid"][0] >= out["regret"][0] > 0
     assert out["ratio_thm1_valid"][0] <= 1
 

@@ -354,8 +354,9 @@ def lipschitz_reduction_cell(params: dict, seeds: int, seed: np.random.SeedSeque
     * ``thm1_valid``: Theorem 1 evaluated with the learner's **actual** modulus ``1{r > eps'/L}``
       (:func:`.data_bounds.thm1_data_terms` with the exact linear gain and the exact action error
       ``||delta||``, minimised over ``eps'`` in ``||delta|| * {0, 10^-2, ..., 10^4}``), a valid bound,
-      with its kappa term ``thm1_valid_kappa`` (``H (H - 1)`` here: ``gamma_h >= ||B|| (||delta|| + eps')
-      > eps'/L`` from ``h = 2`` on) and ``ratio_thm1_valid``;
+      with its kappa term ``thm1_valid_kappa`` (``sum_{h=2..H} (H - h + 1) = H (H - 1) / 2`` here:
+      ``gamma_h >= ||B|| (||delta|| + eps') > eps'/L`` from ``h = 2`` on, each failure weighted by the
+      steps it can still cost) and ``ratio_thm1_valid``;
     * ``thm1``, ``ratio_thm1``: the rest of Theorem 1's explicit form, i.e. the bound without its kappa
       term (the term the learner's RTVC would remove; numerically the form at ``kappa = 0``);
     * ``prop4``, ``ratio_prop4``: Proposition 4's explicit form without its kappa term (``K x`` has no
