@@ -22,6 +22,9 @@ def test_draws_are_reproducible_and_in_the_hypothesis_class(claim_id):
         assert p == p2
         A, B, K = (np.array(p[k]) for k in ("A", "B", "K"))
         dims.add(A.shape[0])
+        assert d.nl == family.nonlinear_kind(family.FAMILIES[claim_id], i)
+        if d.nl != "linear":  # checked in test_nonlinear_draws_meet_theorem_3s_hypotheses
+            continue
         assert np.max(np.abs(np.linalg.eigvals(A))) == pytest.approx(d.radius) and d.radius <= 0.95
         assert np.max(np.abs(np.linalg.eigvals(A + B @ K))) < 1
         assert B.shape[1] == K.shape[0] == 1
@@ -34,6 +37,81 @@ def test_draws_are_reproducible_and_in_the_hypothesis_class(claim_id):
             assert all(lo < k < hi for (lo, hi), k in zip(p["box_K"], K.ravel()))
             assert p["bins"] in (64, 128, 256, 512, 1024, 2048) and p["low"] == -p["high"]
     assert dims == {1, 2, 3, 4, 5, 6}
+
+
+def test_nonlinear_draws_meet_theorem_3s_hypotheses():
+    from qbc_theory.model.dynamics import LureSystem
+    from qbc_theory.verification.cells.family_nonlinear import certified_gain
+
+    kinds = {}
+    for i in range(16):
+        d, p = family.draw_instance("thm3.rate_n", i)
+        kinds[d.nl] = kinds.get(d.nl, 0) + 1
+        if d.nl == "linear":
+            assert "expert_scale" not in p and p["x0"] == "stationary"
+            continue
+        A, B = np.array(p["A"]), np.array(p["B"])
+        assert np.max(np.abs(np.linalg.eigvals(A))) <= 0.95  # the linear part is globally P-IISS
+        # the expert's action |a tanh(.)| < a never leaves the binning's range: sup error with probability 1
+        assert p["clip"] == p["expert_scale"] > 0 and round(p["clip"] / p["eps_q"]) in (8, 16, 32, 64, 128)
+        assert 1.0 in p["class_scale_factors"]  # realizable
+        assert p["x0"] == family.NONLINEAR_X0_STD
+        if d.nl == "lure":
+            assert p["system"] == "lure" and p["phi"] == "tanh"
+            Gamma, gains, info = certified_gain(LureSystem(A, B, p["G"], p["C"], "tanh"), 5)
+            assert Gamma == pytest.approx(info["C_cert"] / (1 - info["eta_cert"])) and gains[0] == info["C_cert"]
+        else:
+            assert p["system"] == "linear"
+    assert kinds == {"linear": 8, "tanh": 4, "lure": 4}
+    # thm2.gaussian stays linear
+    assert all(family.draw_instance("thm2.rate_n", i)[0].nl == "linear" for i in range(4))
+
+
+def test_a_lure_draw_the_lmi_does_not_certify_is_redrawn(monkeypatch):
+    d, p = family.draw_instance("thm3.rate_n", 3)
+    assert d.nl == "lure"
+    one = np.ones((1, 1))
+    base = family._Draw(d.kind, one, one, np.zeros((1, 1)), one, d.vector(), "lure", one, one)
+    # A = 0.95 (radius), G = C = 1: A + G C = 0.95 + s at the sector vertex s = 1 exceeds 1: refused
+    bad = family._with(base, np.r_[0.95, base.v[1:7], 1.0])
+    assert bad.lure_strength == 1.0 and family._params(bad) is None
+    good = family._with(base, np.r_[0.3, base.v[1:7], 0.1])
+    assert family._params(good)["system"] == "lure"
+    # the generator redraws a refused Lur'e draw from the same stream: count refusals over the draws
+    refused, real = [], family._params
+
+    def spy(draw):
+        out = real(draw)
+        A, B, K = family._system(draw)
+        if out is None and np.max(np.abs(np.linalg.eigvals(A + B @ K))) < 0.98:
+            refused.append(draw)  # refused by the LMI alone
+        return out
+
+    monkeypatch.setattr(family, "_params", spy)
+    for i in range(3, 80, 4):
+        dd, pp = family.draw_instance("thm3.rate_n", i)
+        assert pp["system"] == "lure"
+    assert refused, "expected some Lur'e draws to fail the LMI and be redrawn"
+
+
+def test_a_nonlinear_instance_file_loads_and_simulates(tmp_path):
+    from qbc_theory.cli import main
+    from qbc_theory.model.experts import TanhExpert
+    from qbc_theory.verification.runner import builtin_spec_paths, load_spec
+
+    base = load_spec({q.stem: q for q in builtin_spec_paths()}["thm3.rate_n"])
+    for i in (1, 3):
+        d, p = family.draw_instance("thm3.rate_n", i)
+        text = family.instance_toml("thm3.rate_n", base, p, {"n": 8}, "quick", {"source": "test", "ratio": 0.5})
+        path = tmp_path / f"nl{i}.toml"
+        path.write_text(text)
+        inst = load_instance(path)
+        assert isinstance(inst.expert, TanhExpert) and inst.expert.scale[0] == p["expert_scale"]
+        assert np.array_equal(inst.expert.K, np.array(p["K"]))
+        assert inst.system.kind == ("lure" if d.nl == "lure" else "linear")
+        if d.nl == "lure":
+            assert np.array_equal(inst.system.G, np.array(p["G"])) and inst.system.phi == "tanh"
+        assert main(["simulate", str(path), "--n", "8", "--eval-trajectories", "50", "--json"]) == 0
 
 
 def test_thm2_worst_instance_loads(tmp_path):
@@ -63,6 +141,12 @@ def test_family_run_reports_distribution_and_worst_instance(small_run):
     thm3, thm6 = rep.results
     assert thm6.family is None and "family not supported" in rep.format_text()
     assert len(thm3.instances) == 2 and thm3.status in ("consistent", "violated", "inconclusive")
+    # instance 1 is a tanh expert, measured by the thm3.nonlinear cell inside the hypotheses
+    nl = thm3.instances[1]
+    assert nl["kind"] == "tanh" and nl["hypotheses"]["all"] and nl["Gamma"] > 0 and nl["L"] > 0
+    assert thm3.distribution("tanh")["0"]["status"] and set(thm3.to_dict()["distribution_by_kind"]) == {"linear",
+                                                                                                        "tanh"}
+    assert "[tanh, 1]" in rep.format_text()
     ratios = [i["ratio"] for i in thm3.instances if i["ratio"] is not None]
     ratios += [c["ratio"] for c in thm3.search["candidates"] if c["ratio"] is not None]
     assert thm3.worst["ratio"] == pytest.approx(max(ratios))

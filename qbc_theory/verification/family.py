@@ -9,28 +9,48 @@ claim's measured/bound ratio at the ladder point that decides its bound test.
 Supported families (:data:`FAMILIES`):
 
 ``thm3.binning`` (claim ``thm3.rate_n``; Cao & Xie 2026, Theorem 3 with Proposition 5's binning
-modulus). Hypotheses and how every draw meets them:
+modulus). Instance ``i`` is of kind :func:`nonlinear_kind`: ``"linear"`` for even ``i``, ``"tanh"``
+for ``i = 1 mod 4`` and ``"lure"`` for ``i = 3 mod 4`` (half the draws nonlinear). Hypotheses and
+how every draw meets them:
 
-- linear system :math:`x_{h+1} = A x_h + B u_h + w_h` with :math:`d_x \in \{1, \dots, 6\}`, one
-  action (the cell's binning is scalar), :math:`A = r\, G / \rho(G)` with :math:`G` standard normal
-  and spectral radius :math:`r \sim U[0.1, 0.95]`: globally P-IISS (:math:`\rho(A) < 1`);
+- linear part :math:`x_{h+1} = A x_h + B u_h + w_h` with :math:`d_x \in \{1, \dots, 6\}`, one
+  action (the cells' binning is scalar), :math:`A = r\, G / \rho(G)` with :math:`G` standard normal
+  and spectral radius :math:`r \sim U[0.1, 0.95]`: globally P-IISS (:math:`\rho(A) \le 0.95 < 1`);
   :math:`B` standard normal; :math:`w \sim N(0, \sigma_w^2 I)`, :math:`\sigma_w \sim U[0.3, 1]`;
-- deterministic linear expert :math:`u = K x`, :math:`K = -c\, B^\top / \|B\|^2` plus a random
-  perturbation, redrawn until :math:`\rho(A + BK) < 1` (``x_1`` from the closed loop's stationary law);
-- centre binning of :math:`[-a, a]` with :math:`a = 8 \times` the stationary standard deviation of
+- a gain :math:`K = -c\, B^\top / \|B\|^2` plus a random perturbation, redrawn until the linear
+  closed loop has :math:`\rho(A + BK) < 0.98` (:data:`_CLOSED_LOOP_RADIUS`; this fixes the action
+  scale of every kind);
+- ``"linear"``: deterministic expert :math:`u = K x`, ``x_1`` from the closed loop's stationary law;
+  centre binning of :math:`[-a, a]` with :math:`a = 8 \times` the stationary standard deviation of
   the expert's action (so it leaves the range with probability :math:`\le 2 H \Phi(-8) \approx
-  10^{-14}` per trajectory: the sup error :math:`\varepsilon_q = a / \text{bins}` holds), bins
-  :math:`\in \{8, 16, 32, 64, 128\}`;
-- finite realizable class :math:`\{K + o\, D\}` with a random unit direction :math:`D` and the
-  claim's offsets (the true gain :math:`o = 0` is in the class);
-- reward of the claim (tracking and regulation, scale :math:`s \sim U[5, 20]`).
-The bound is the one the cell evaluates (``thm3_binning`` with the instance's :math:`\Gamma, L, k`),
-with its :math:`H^2` term whenever :math:`L \Gamma (k+1) \ge k - 2`, which the draws allow.
-Nonlinear kinds are not drawn: the ``thm3.linear`` cell measures linear systems only.
+  10^{-14}` per trajectory: the sup error :math:`\varepsilon_q = a / \text{bins}` holds); the
+  claim's finite realizable class :math:`\{K + o\, D\}` (random unit direction :math:`D`, the claim's
+  offsets; :math:`o = 0` is the expert); cell ``thm3.linear``, the claim's own;
+- ``"tanh"``: the same linear system with the saturating expert :math:`u = a \tanh(K x / a)`
+  (Lipschitz :math:`L^* = \|K\|`), :math:`a = s \times` the linear closed loop's stationary action
+  sd, :math:`s \sim U[0.5, 2]`; ``x_1 \sim N(0, I)``;
+- ``"lure"``: the Lur'e system :math:`x_{h+1} = A x_h + B u_h + G \tanh(C x_h) + w_h` with the same
+  :math:`A, B`, :math:`p \in \{1, \min(2, d_x)\}` channels, :math:`C` and :math:`G/\|G\|` normal
+  with unit spectral norm, :math:`\|G\| \sim U[0.1, 1]`, and the tanh expert above. Every Lur'e
+  draw is **certified** globally P-EIISS by the incremental sector LMI
+  (:func:`qbc_theory.checker.incremental.system_stability`, through the cell's
+  :func:`~qbc_theory.verification.cells.family_nonlinear.certified_gain`) and **redrawn** from the
+  same stream otherwise; the cell re-certifies and takes :math:`\Gamma = C/(1-\eta)` from the certificate;
+- nonlinear kinds (cell ``thm3.nonlinear``, :mod:`.cells.family_nonlinear`): binning of
+  :math:`[-a, a]`, which the expert's action :math:`|u| < a` never leaves (sup error with
+  probability one); the finite realizable class :math:`\{q_\# f a \tanh((K + oD)x / (f a))\}` over
+  the claim's offsets :math:`o` times :math:`f \in` :data:`CLASS_SCALE_FACTORS` (contains
+  :math:`q_\#\pi^*`), learned by the same exact log-loss MLE; :math:`L = \max_j \|K_j\|`;
+- bins :math:`\in \{8, 16, 32, 64, 128\}`; reward of the claim (tracking and regulation, scale
+  :math:`s \sim U[5, 20]`).
+The bound is the one the cells evaluate (``thm3_binning`` with the instance's :math:`\Gamma, L, k`),
+with its :math:`H^2` term whenever :math:`L \Gamma (k+1) \ge k - 2`, which the draws allow. The
+linear draws are exactly those drawn before the nonlinear kinds existed (same stream).
 
 ``thm2.gaussian`` (claims ``thm2.rate_n`` and ``thm2.horizon``; Theorem 2). The same random
-:math:`A` (P-EIISS: the cell computes the exact :math:`(C, \eta)`), :math:`B` and expert gain; a
-Gaussian expert :math:`N(Kx, \sigma^2)` with :math:`\sigma \sim U[0.2, 1]` (TVC);
+:math:`A` (P-EIISS: the cell computes the exact :math:`(C, \eta)`), :math:`B` and expert gain (redrawn
+until :math:`\rho(A + BK) < 0.98`); a Gaussian expert :math:`N(Kx, \sigma^2)` with
+:math:`\sigma \sim U[0.2, 1]` (TVC);
 :math:`x_1 \sim N(0, I)`; process noise sd :math:`U[0.05, 0.5]`; centre binning of :math:`\pm 8`
 action standard deviations (under the larger of the initial and the stationary state law) with
 :math:`2^6 \dots 2^{11}` cells, whose exit probability the cell adds to its bound; the claim's
@@ -44,7 +64,8 @@ Each instance runs the claim's ladder with :data:`FAMILY_SEEDS` seeds per cell (
 profile's); its tests are the claim's, judged without sequential seeds (a flip is inconclusive).
 Claims without a family report "family not supported". A claim is consistent over a family only if
 no instance violates it; its family status is ``violated`` if some instance does, ``consistent`` if
-every instance is, and ``inconclusive`` otherwise.
+every instance is, and ``inconclusive`` otherwise. The report also gives the distribution per kind
+(``distribution_by_kind`` in the JSON; ``[kind, count]`` lines in the text) when a family mixes kinds.
 
 Everything is reproducible: instance ``i`` of claim ``c`` is drawn from
 ``SeedSequence(FAMILY_ENTROPY, spawn_key=(crc32(c), i))`` and its experiment's entropy is drawn
@@ -81,6 +102,9 @@ FAMILY_SEEDS = 8
 instances rather than on seeds, so an instance's intervals are about twice as wide as the claim's
 (quick profile, 32 seeds) and more of its tests come out inconclusive, never more consistent."""
 _CLIP_SDS = 8.0
+_CLOSED_LOOP_RADIUS = 0.98
+"""Every draw's linear closed loop ``A + B K`` has spectral radius below this (its stationary law, the
+action scale and, for linear draws, ``x_1``'s law exist, with a mixing time of at most ~50 steps)."""
 
 
 def supported(claim) -> str | None:
@@ -106,7 +130,10 @@ class _Draw:
     B: np.ndarray          # (dx, 1)
     P: np.ndarray          # (1, dx) perturbation of the expert gain
     D: np.ndarray          # (1, dx) unit class direction (thm3.binning)
-    v: np.ndarray          # scalars, see _BOXES
+    v: np.ndarray          # scalars, see _BOXES (then _NL_BOXES for a nonlinear draw)
+    nl: str = "linear"     # thm3.binning: "linear", "tanh" (tanh expert) or "lure" (Lur'e system, tanh expert)
+    Gl: np.ndarray | None = None   # (dx, p) unit-norm direction of the Lur'e G (scaled by lure_strength)
+    Cl: np.ndarray | None = None   # (p, dx) unit-norm Lur'e C
 
     @property
     def radius(self) -> float:
@@ -132,6 +159,16 @@ class _Draw:
     def sigma(self) -> float:
         return float(self.v[5])
 
+    @property
+    def saturation(self) -> float:
+        """The tanh expert's saturation level in units of the linear closed loop's action sd."""
+        return float(self.v[6])
+
+    @property
+    def lure_strength(self) -> float:
+        """``||G||`` of a Lur'e draw."""
+        return float(self.v[7])
+
     def vector(self) -> np.ndarray:
         return np.array(self.v, dtype=float)
 
@@ -143,8 +180,34 @@ _BOXES = {
 }
 """Ranges of the scalar parameters of each family (the generator draws uniformly in them)."""
 
+_NL_BOXES = {
+    # saturation level / action sd of the linear closed loop; ||G|| of the Lur'e nonlinearity
+    "tanh": np.array([[0.5, 2.0]]),
+    "lure": np.array([[0.5, 2.0], [0.1, 1.0]]),
+}
+"""Ranges of the extra scalar parameters of the nonlinear draws of ``thm3.binning``."""
 
-def _draw(kind: str, rng: np.random.Generator) -> _Draw:
+NONLINEAR_PERIOD = {1: "tanh", 3: "lure"}
+"""Nonlinear draws of ``thm3.binning``: instance ``i`` is of kind ``NONLINEAR_PERIOD.get(i % 4, "linear")``
+(half the draws nonlinear: a quarter tanh experts on linear systems, a quarter Lur'e systems)."""
+
+CLASS_SCALE_FACTORS = (0.8, 1.0, 1.25)
+"""Saturation levels of a nonlinear draw's class, in units of the expert's (1 keeps it realizable)."""
+
+NONLINEAR_X0_STD = 1.0
+"""``x_1 ~ N(0, I)`` for a nonlinear draw (its closed loop has no closed-form stationary law)."""
+
+
+def nonlinear_kind(kind: str, i: int) -> str:
+    """The dynamics/expert kind of instance ``i`` of family ``kind`` (``"linear"`` except in ``thm3.binning``)."""
+    return NONLINEAR_PERIOD.get(i % 4, "linear") if kind == "thm3.binning" else "linear"
+
+
+def _box(kind: str, nl: str) -> np.ndarray:
+    return np.vstack([_BOXES[kind], _NL_BOXES[nl]]) if nl in _NL_BOXES else _BOXES[kind]
+
+
+def _draw(kind: str, rng: np.random.Generator, nl: str = "linear") -> _Draw:
     dx = int(rng.integers(1, 7))
     G = rng.standard_normal((dx, dx))
     B = rng.standard_normal((dx, 1))
@@ -152,12 +215,25 @@ def _draw(kind: str, rng: np.random.Generator) -> _Draw:
     D = rng.standard_normal((1, dx))
     D = D / np.linalg.norm(D)
     box = _BOXES[kind]
-    return _Draw(kind, G, B, P, D, rng.uniform(box[:, 0], box[:, 1]))
+    v = rng.uniform(box[:, 0], box[:, 1])
+    if nl == "linear":  # the linear draws consume the stream exactly as before the nonlinear kinds existed
+        return _Draw(kind, G, B, P, D, v)
+    extra = _NL_BOXES[nl]
+    v = np.concatenate([v, rng.uniform(extra[:, 0], extra[:, 1])])
+    Gl = Cl = None
+    if nl == "lure":
+        p = int(rng.integers(1, min(dx, 2) + 1))
+        Gl = rng.standard_normal((dx, p))
+        Gl = Gl / np.linalg.norm(Gl, 2)
+        Cl = rng.standard_normal((p, dx))
+        Cl = Cl / np.linalg.norm(Cl, 2)
+    return _Draw(kind, G, B, P, D, v, nl, Gl, Cl)
 
 
 def _with(draw: _Draw, v: np.ndarray) -> _Draw:
-    box = _BOXES[draw.kind]
-    return _Draw(draw.kind, draw.G, draw.B, draw.P, draw.D, np.clip(v, box[:, 0], box[:, 1]))
+    box = _box(draw.kind, draw.nl)
+    return _Draw(draw.kind, draw.G, draw.B, draw.P, draw.D, np.clip(v, box[:, 0], box[:, 1]), draw.nl, draw.Gl,
+                 draw.Cl)
 
 
 def _system(draw: _Draw):
@@ -169,12 +245,17 @@ def _system(draw: _Draw):
 
 
 def _params(draw: _Draw) -> dict | None:
-    """The cell parameters of a draw, or None when the expert's closed loop is not stable."""
+    """The cell parameters of a draw, or None when the draw is refused: the linear closed loop
+    ``A + B K`` has spectral radius ``>= 0.98`` (every kind: it sets the action scale), or a Lur'e
+    draw that the incremental sector LMI does not certify (the cell's own
+    :func:`~qbc_theory.verification.cells.family_nonlinear.certified_gain`)."""
     A, B, K = _system(draw)
     Acl = A + B @ K
-    if not np.max(np.abs(np.linalg.eigvals(Acl))) < 0.98:
+    if not np.max(np.abs(np.linalg.eigvals(Acl))) < _CLOSED_LOOP_RADIUS:
         return None
     dx = A.shape[0]
+    if draw.kind == "thm3.binning" and draw.nl != "linear":
+        return _nonlinear_params(draw, A, B, K)
     if draw.kind == "thm3.binning":
         S = scipy.linalg.solve_discrete_lyapunov(Acl, draw.noise_std**2 * np.eye(dx))
         sd_u = float(np.sqrt((K @ S @ K.T)[0, 0]))
@@ -194,11 +275,37 @@ def _params(draw: _Draw) -> dict | None:
             "box_sigma": [draw.sigma / 2, 2 * draw.sigma]}
 
 
+def _nonlinear_params(draw: _Draw, A, B, K) -> dict | None:
+    """The ``thm3.nonlinear`` cell parameters of a tanh or Lur'e draw (None: a Lur'e draw not certified)."""
+    from ..model.dynamics import LureSystem
+    from ..model.errors import AssumptionError
+    from .cells.family_nonlinear import certified_gain
+
+    dx = A.shape[0]
+    S = scipy.linalg.solve_discrete_lyapunov(A + B @ K, draw.noise_std**2 * np.eye(dx))
+    sd_u = float(np.sqrt((K @ S @ K.T)[0, 0]))
+    a = float(f"{draw.saturation * sd_u:.6g}")
+    p = {"system": "linear", "A": A.tolist(), "B": B.tolist(), "K": K.tolist(), "expert_scale": a,
+         "noise_std": draw.noise_std, "x0": NONLINEAR_X0_STD, "clip": a, "eps_q": a / draw.bins,
+         "reward_scale": draw.reward_scale, "class_direction": draw.D.tolist(),
+         "class_scale_factors": list(CLASS_SCALE_FACTORS)}
+    if draw.nl == "lure":
+        G = draw.lure_strength * draw.Gl
+        try:
+            certified_gain(LureSystem(A, B, G, draw.Cl, "tanh"), 1)
+        except AssumptionError:
+            return None
+        p.update({"system": "lure", "G": G.tolist(), "C": draw.Cl.tolist(), "phi": "tanh"})
+    return p
+
+
 def draw_instance(claim_id: str, i: int, kind: str | None = None) -> tuple[_Draw, dict]:
     """Instance ``i`` of the family of ``claim_id``: the draw and the cell parameters it overrides.
 
-    Redraws (from the same stream) until the expert's closed loop is stable; the draw is a pure
-    function of ``(claim_id, i, kind)``.
+    Redraws (from the same stream) until the draw is accepted by :func:`_params`: the expert's linear
+    closed loop has spectral radius below 0.98 and, for a Lur'e draw of ``thm3.binning``, the
+    incremental sector LMI certifies global P-EIISS. The draw is a pure function of
+    ``(claim_id, i, kind)``; its dynamics/expert kind is :func:`nonlinear_kind` of ``(kind, i)``.
 
     Parameters
     ----------
@@ -218,23 +325,30 @@ def draw_instance(claim_id: str, i: int, kind: str | None = None) -> tuple[_Draw
     if kind not in _BOXES:
         raise SpecError(f"family: expected one of {', '.join(_BOXES)}, found {kind!r}")
     rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(_claim_index(claim_id), i)))
+    nl = nonlinear_kind(kind, i)
     for _ in range(1000):
-        d = _draw(kind, rng)
+        d = _draw(kind, rng, nl)
         p = _params(d)
         if p is not None:
             return d, p
-    raise SpecError(f"family {claim_id}: no stable closed loop in 1000 draws")  # pragma: no cover
+    raise SpecError(f"family {claim_id}: no accepted draw in 1000 tries")  # pragma: no cover
+
+
+def cell_of(draw: _Draw, base) -> str:
+    """The cell that measures a draw: ``thm3.nonlinear`` for a nonlinear draw, else the claim's own."""
+    return "thm3.nonlinear" if draw.nl != "linear" else base.cell
 
 
 def family_spec(base, spec_id: str, overrides: dict, entropy: int, profile: str, grid: dict | None = None,
-                seeds: int | None = None):
-    """A spec running ``base``'s cell at ``base``'s ``profile`` with ``overrides`` and its own entropy
-    (and ``seeds`` per cell instead of the profile's, when given)."""
+                seeds: int | None = None, cell: str | None = None):
+    """A spec running ``base``'s cell (or ``cell``) at ``base``'s ``profile`` with ``overrides`` and its own
+    entropy (and ``seeds`` per cell instead of the profile's, when given)."""
     params, base_grid, prof_seeds = base.resolved(profile)
     seeds = prof_seeds if seeds is None else min(int(seeds), prof_seeds)
     params = {**params, **overrides}
     g = {k: list(v) for k, v in (grid or base_grid).items()}
-    return spec_from_dict({"id": spec_id, "cell": base.cell, "entropy": int(entropy), "params": params, "grid": g,
+    return spec_from_dict({"id": spec_id, "cell": cell or base.cell, "entropy": int(entropy), "params": params,
+                           "grid": g,
                            "description": f"family instance of {base.id}",
                            "profiles": {"quick": {"seeds": seeds}, "full": {"seeds": seeds}}})
 
@@ -264,12 +378,20 @@ class FamilyResult:
         out = {"claim": self.claim_id, "family": self.family, "status": self.status, "note": self.note,
                "instances": list(self.instances), "worst": self.worst, "search": self.search}
         out["distribution"] = self.distribution()
+        out["distribution_by_kind"] = {k: self.distribution(k) for k in self.kinds()}
         return out
 
-    def distribution(self) -> dict:
-        """Per test: quantiles (min, median, max) of tightness and of the fitted exponent over instances."""
+    def kinds(self) -> list:
+        """The dynamics/expert kinds among the instances, in order of appearance."""
+        return list(dict.fromkeys(inst.get("kind", "linear") for inst in self.instances))
+
+    def distribution(self, kind: str | None = None) -> dict:
+        """Per test: quantiles (min, median, max) of tightness and of the fitted exponent over instances
+        (over the instances of one ``kind``, ``"linear"``, ``"tanh"`` or ``"lure"``, when given)."""
         dist: dict = {}
         for inst in self.instances:
+            if kind is not None and inst.get("kind", "linear") != kind:
+                continue
             for j, t in enumerate(inst["tests"]):
                 d = dist.setdefault(str(j), {"label": t["predicted"], "tightness": [], "exponent": [],
                                              "status": {}})
@@ -305,18 +427,23 @@ class FamilyReport:
                 continue
             lines.append(f"  {r.claim_id} [{r.family}]: {r.status} over {len(r.instances)} instances"
                          + (f" ({r.note})" if r.note else ""))
-            for j, d in r.distribution().items():
-                parts = [f"{k} {v}" for k, v in sorted(d["status"].items())]
-                if d["tightness"]:
-                    t = d["tightness"]
-                    parts.append(f"tightness min {t['min']:.3g} median {t['median']:.3g} max {t['max']:.3g}")
-                if d["exponent"]:
-                    e = d["exponent"]
-                    parts.append(f"exponent min {e['min']:.3g} median {e['median']:.3g} max {e['max']:.3g}")
-                lines.append(f"    - {d['label']}: " + "; ".join(parts))
+            kinds = r.kinds()
+            groups = [(None, "")] + ([(k, f"[{k}, {sum(i.get('kind', 'linear') == k for i in r.instances)}] ")
+                                      for k in kinds] if len(kinds) > 1 else [])
+            for kind, tag in groups:
+                for j, d in r.distribution(kind).items():
+                    parts = [f"{k} {v}" for k, v in sorted(d["status"].items())]
+                    if d["tightness"]:
+                        t = d["tightness"]
+                        parts.append(f"tightness min {t['min']:.3g} median {t['median']:.3g} max {t['max']:.3g}")
+                    if d["exponent"]:
+                        e = d["exponent"]
+                        parts.append(f"exponent min {e['min']:.3g} median {e['median']:.3g} max {e['max']:.3g}")
+                    lines.append(f"    - {tag}{d['label']}: " + "; ".join(parts))
             if r.worst:
-                lines.append(f"    worst instance: measured/bound {r.worst['ratio']:.3g} at {r.worst['point']} "
-                             f"({r.worst['source']}), saved to {r.worst['toml']}")
+                lines.append(f"    worst instance ({r.worst.get('kind', 'linear')}): measured/bound "
+                             f"{r.worst['ratio']:.3g} at {r.worst['point']} ({r.worst['source']}), saved to "
+                             f"{r.worst['toml']}")
         return "\n".join(lines) + "\n"
 
 
@@ -420,7 +547,8 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
         d, p = draw_instance(claim.id, i, supported(claim))
         ss = np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, i, 1))
         draws.append((d, p))
-        specs.append(family_spec(base, f"{base.id}.family{i}", p, _entropy(ss), profile, seeds=seeds))
+        specs.append(family_spec(base, f"{base.id}.family{i}", p, _entropy(ss), profile, seeds=seeds,
+                                 cell=cell_of(d, base)))
     run_kw = {**run_kw, "profile": "quick"}
     tables = run_specs(specs, **run_kw)
     instances = []
@@ -429,9 +557,10 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
         tests = _judge_instance(claim, table, rng)
         ratio, point = _bound_ratio(claim, table)
         hyp = _hypotheses(table)
-        instances.append({"index": i, "dx": int(d.G.shape[0]), "rho_A": d.radius, "bins": d.bins,
+        instances.append({"index": i, "kind": d.nl, "dx": int(d.G.shape[0]), "rho_A": d.radius, "bins": d.bins,
                           "noise_std": d.noise_std, "reward_scale": d.reward_scale,
                           **({"sigma": d.sigma} if d.kind == "thm2.gaussian" else {}),
+                          **_nonlinear_record(d, table),
                           "hypotheses": hyp, "tests": tests, "status": _combine([t["status"] for t in tests]),
                           "ratio": _finite(ratio), "ratio_point": point})
     status = _combine([inst["status"] for inst in instances])
@@ -446,7 +575,7 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
     if budget > 0 and worst["point"] is not None:
         rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, 10**6)))
         d0 = draws[worst_i][0]
-        box = _BOXES[d0.kind]
+        box = _box(d0.kind, d0.nl)
         half = (box[:, 1] - box[:, 0]) / 4
         cands = []
         for j in range(budget):
@@ -457,20 +586,21 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
             ss = np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, 10**6, j))
             grid = {k: [v] for k, v in worst["point"].items()}
             cands.append((d, p, family_spec(base, f"{base.id}.search{j}", p, _entropy(ss), profile, grid=grid,
-                                            seeds=seeds)))
+                                            seeds=seeds, cell=cell_of(d, base))))
         if cands:
             ctabs = run_specs([c[2] for c in cands], **run_kw)
             for (d, p, _), t in zip(cands, ctabs):
                 r, pt = _bound_ratio(claim, t)
-                search["candidates"].append({"ratio": _finite(r), "rho_A": d.radius, "gain": d.gain,
+                search["candidates"].append({"ratio": _finite(r), "kind": d.nl, "rho_A": d.radius, "gain": d.gain,
                                              "noise_std": d.noise_std, "bins": d.bins,
-                                             "reward_scale": d.reward_scale})
+                                             "reward_scale": d.reward_scale, **_nonlinear_record(d, t)})
                 if pt is not None and math.isfinite(r) and r > (worst["ratio"] or -math.inf):
                     worst = {"ratio": r, "point": pt, "source": "worst-case search", "params": p, "draw": d}
     toml_path = out / "family" / f"{claim.id}.worst.toml"
     if worst["point"] is not None:
         _write_toml(toml_path, instance_toml(claim.id, base, worst["params"], worst["point"], profile, worst))
         worst_out = {k: v for k, v in worst.items() if k != "draw"}
+        worst_out["kind"] = worst["draw"].nl
         worst_out["toml"] = str(toml_path)
     else:
         worst_out = None
@@ -478,6 +608,18 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
     if any(not inst["hypotheses"]["all"] for inst in instances):
         note = "some instances leave the hypothesis class (see hypotheses)"
     return FamilyResult(claim.id, supported(claim), status, tuple(instances), worst_out, search, note)
+
+
+def _nonlinear_record(d: _Draw, table: ResultTable) -> dict:
+    """The nonlinear parameters of a draw and the constants its cell certified (empty for a linear draw)."""
+    if d.nl == "linear":
+        return {}
+    r = table.rows[0]
+    rec = {"saturation": d.saturation, "Gamma": r.get("Gamma"), "L": r.get("L"), "h2_vanishes": r.get("h2_vanishes")}
+    if d.nl == "lure":
+        rec.update({"lure_strength": d.lure_strength, "p": int(d.Cl.shape[0]), "C_cert": r.get("C_cert"),
+                    "eta_cert": r.get("eta_cert")})
+    return rec
 
 
 def _hypotheses(table: ResultTable) -> dict:
@@ -524,7 +666,9 @@ def instance_toml(claim_id: str, base, params: dict, point: dict, profile: str, 
     """An instance file (docs/instance-format.md) of a family instance, for ``qbc simulate``.
 
     The system, expert, binning, initial law, horizon, ``n`` and ``delta`` are those of the measured
-    instance (``thm3.binning``: ``x_1`` from the closed loop's stationary law, written as ``x0_cov``).
+    instance (``thm3.binning``: ``x_1`` from the closed loop's stationary law, written as ``x0_cov``; a
+    nonlinear draw writes ``x0_std``, its tanh expert as ``kind = "tanh"`` with ``K`` and ``scale`` and a
+    Lur'e system as ``kind = "lure"`` with ``G``, ``C``, ``phi = "tanh"``).
     ``thm2.gaussian`` uses the instance format's ``regulation`` reward, as its cell does. The
     ``thm3.linear`` cell's reward (the mean of action tracking and state regulation) is not an
     instance reward kind: the file uses ``tracking`` at the same scale, so ``qbc simulate`` reproduces
@@ -538,7 +682,19 @@ def instance_toml(claim_id: str, base, params: dict, point: dict, profile: str, 
             f"at {point}; regenerate with qbc verify --family")
     system = ["[system]", f"A = {_toml_value(A)}", f"B = {_toml_value(B)}",
               f"noise_std = {_toml_value(float(p['noise_std']))}"]
-    if "clip" in p:  # thm3.binning
+    if "expert_scale" in p:  # thm3.binning, nonlinear draw (cell thm3.nonlinear)
+        if p.get("system") == "lure":
+            system = ["[system]", 'kind = "lure"', *system[1:3], f"G = {_toml_value(np.array(p['G'], dtype=float))}",
+                      f"C = {_toml_value(np.array(p['C'], dtype=float))}", f"phi = {_toml_value(p['phi'])}",
+                      system[3]]
+        system.append(f"x0_std = {_toml_value(float(p['x0']))}")
+        expert = ["[expert]", 'kind = "tanh"', f"K = {_toml_value(K)}",
+                  f"scale = {_toml_value(float(p['expert_scale']))}"]
+        quant = ["[quantizer]", 'kind = "binning"', f"low = {_toml_value(-float(p['clip']))}",
+                 f"high = {_toml_value(float(p['clip']))}", f"bins = {int(round(p['clip'] / p['eps_q']))}"]
+        reward = ["# the cell's reward averages action tracking and state regulation (not an instance kind)",
+                  "[reward]", 'kind = "tracking"', f"scale = {_toml_value(float(p['reward_scale']))}"]
+    elif "clip" in p:  # thm3.binning
         S = scipy.linalg.solve_discrete_lyapunov(A + B @ K, p["noise_std"] ** 2 * np.eye(A.shape[0]))
         system.append(f"x0_cov = {_toml_value((S + S.T) / 2)}")
         expert = ["[expert]", 'kind = "linear"', f"K = {_toml_value(K)}"]
