@@ -624,7 +624,8 @@ def _nonlinear_record(d: _Draw, table: ResultTable) -> dict:
 
 def _hypotheses(table: ResultTable) -> dict:
     """The cell's own checks of the theorem's hypotheses on one instance (first row): global P-IISS
-    (the cell evaluated the bound, which it does only when rho(A) < 1) and the binning's sup error
+    (the cell evaluated the bound, which ``thm3.linear`` does only when rho(A) < 1 and
+    ``thm3.nonlinear`` only with a certificate: it refuses the instance otherwise) and the binning's sup error
     (union bound on leaving the range below 1e-6; Theorem 2's cell adds H times it to its bound)."""
     r = table.rows[0]
     h = {"p_iiss": "bound" in r, "sup_error": r.get("clip_exit", 1.0) < 1e-6}
