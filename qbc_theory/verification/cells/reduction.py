@@ -256,6 +256,32 @@ class _ZeroReward:
         return np.zeros(x.shape[0])
 
 
+def _prop4_instance(params: dict):
+    """The instance of Proposition 4's cells: system, expert (arctan or linear), tracking reward, H, n, eval."""
+    system = LinearSystem(params["A"], params["B"], noise_std=params["noise_std"], x0_std=params["x0_std"])
+    kind = params.get("expert", "arctan")
+    if kind == "arctan":
+        expert = ArctanExpert()
+    elif kind == "linear":
+        expert = LinearExpert(params["K"])
+    else:
+        raise SpecError(f"expert: expected 'arctan' or 'linear', found {kind!r}")
+    expert.check_system(system)
+    reward = TrackingReward(expert, params["reward_scale"])
+    H = as_int("H", params["H"], minimum=1)
+    n = as_int("n", params["n"], minimum=1)
+    N = as_int("eval", params["eval"], minimum=2)
+    return system, expert, reward, H, n, N
+
+
+def _global_stability(system):
+    """The system's stability report, refusing a system that is not globally P-EIISS (rho(A) >= 1)."""
+    st = _stability(system)
+    if not st.globally_p_iiss:
+        raise SpecError(f"A: expected rho(A) < 1 (global P-EIISS), found {st.spectral_radius:g}")
+    return st
+
+
 @cell_function("prop4.regression", version="1")
 def prop4_regression_cell(params: dict, seeds: int, seed: np.random.SeedSequence) -> dict:
     r"""Regression BC with Gaussian state smoothing against Proposition 4's explicit bound.
@@ -294,23 +320,9 @@ def prop4_regression_cell(params: dict, seeds: int, seed: np.random.SeedSequence
     ----------
     Cao & Xie 2026, Proposition 4; Block et al. 2023, Lemma 3.1 (smoothing gives TVC).
     """
-    system = LinearSystem(params["A"], params["B"], noise_std=params["noise_std"], x0_std=params["x0_std"])
-    kind = params.get("expert", "arctan")
-    if kind == "arctan":
-        expert = ArctanExpert()
-    elif kind == "linear":
-        expert = LinearExpert(params["K"])
-    else:
-        raise SpecError(f"expert: expected 'arctan' or 'linear', found {kind!r}")
-    expert.check_system(system)
-    reward = TrackingReward(expert, params["reward_scale"])
-    H = as_int("H", params["H"], minimum=1)
-    n = as_int("n", params["n"], minimum=1)
-    N = as_int("eval", params["eval"], minimum=2)
+    system, expert, reward, H, n, N = _prop4_instance(params)
     s = as_real("smoothing", params["smoothing"], positive=True)
-    st = _stability(system)
-    if not st.globally_p_iiss:
-        raise SpecError(f"A: expected rho(A) < 1 (global P-EIISS), found {st.spectral_radius:g}")
+    st = _global_stability(system)
     kappa = 1.0 / (2.0 * s)
     prop4 = bounds.get("prop4", form="explicit")
     cols = ("regret", "regret_signed", "eps_reg", "train_err", "h_train", "bound", "ratio_prop4", "ratio_h", "k_hat")
@@ -583,22 +595,8 @@ def prop4_unsmoothed_cell(params: dict, seeds: int, seed: np.random.SeedSequence
     ----------
     Cao & Xie 2026, Proposition 4 and Theorem 1.
     """
-    system = LinearSystem(params["A"], params["B"], noise_std=params["noise_std"], x0_std=params["x0_std"])
-    kind = params.get("expert", "arctan")
-    if kind == "arctan":
-        expert = ArctanExpert()
-    elif kind == "linear":
-        expert = LinearExpert(params["K"])
-    else:
-        raise SpecError(f"expert: expected 'arctan' or 'linear', found {kind!r}")
-    expert.check_system(system)
-    reward = TrackingReward(expert, params["reward_scale"])
-    H = as_int("H", params["H"], minimum=1)
-    n = as_int("n", params["n"], minimum=1)
-    N = as_int("eval", params["eval"], minimum=2)
-    st = _stability(system)
-    if not st.globally_p_iiss:
-        raise SpecError(f"A: expected rho(A) < 1 (global P-EIISS), found {st.spectral_radius:g}")
+    system, expert, reward, H, n, N = _prop4_instance(params)
+    st = _global_stability(system)
     gains = data_bounds.gain_profile(system.A, system.B, H)
     prop4 = bounds.get("prop4", form="explicit")
     cols = ("regret", "regret_signed", "eps_reg", "train_err", "prop4", "ratio_prop4", "thm1_valid",
