@@ -245,6 +245,22 @@ def test_run_unreachable_scheduler_exit_2_one_line(tmp_path, capsys):
     assert code == 2 and "--connect-timeout" in err
 
 
+@pytest.mark.dask
+@pytest.mark.parametrize("argv", [("verify", "--claims", "lipschitz.exp", "--no-plots"),
+                                  ("figs", "--no-progress")])
+def test_verify_and_figs_take_the_connect_timeout(argv, tmp_path, capsys):
+    # the option is shared by every command that runs cells; a bad scheduler is one line, exit 2
+    pytest.importorskip("distributed")
+    out_dir = ("--results", str(tmp_path), "--out", str(tmp_path / "figs")) if argv[0] == "figs" \
+        else ("--out", str(tmp_path))
+    code, out, err = run(capsys, *argv, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:1",
+                         "--connect-timeout", "1", *out_dir)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "scheduler" in err and "tcp://127.0.0.1:1" in err and "internal error" not in err
+    code, _, err = run(capsys, *argv, "--connect-timeout", "0")
+    assert code == 2 and "--connect-timeout" in err
+
+
 def test_simulate_json_contract(capsys):
     code, out, _ = run(capsys, "simulate", str(INSTANCES / "gaussian_binning.toml"), "--n", "20",
                        "--seeds", "2", "--eval-trajectories", "200", "--json")

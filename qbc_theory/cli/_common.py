@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
-__all__ = ["UsageError", "Parser", "print_json", "positive_int", "backend_options"]
+__all__ = ["UsageError", "Parser", "print_json", "positive_int", "positive_seconds", "backend_options"]
 
 
 class UsageError(Exception):
@@ -45,11 +46,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_seconds(text: str) -> float:
+    """argparse type: a positive finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}")
+    return value
+
+
 def backend_options(p, out: str = "qbc-out", out_help: str = "results and cell cache") -> None:
     """The options of commands that run experiment cells (run, verify, figs)."""
     p.add_argument("--backend", choices=("serial", "processes", "dask"), default="processes",
                    help="where cells run (default: processes on all cores)")
     p.add_argument("--scheduler", metavar="ADDR", help="address of a Dask scheduler, tcp://HOST:PORT")
+    p.add_argument("--connect-timeout", type=positive_seconds, default=5.0, metavar="SECONDS",
+                   help="seconds to wait for the Dask scheduler given by --scheduler (default 5)")
     p.add_argument("--workers", type=positive_int, metavar="N", help="worker processes (default: all cores)")
     p.add_argument("--out", default=out, metavar="DIR", help=f"{out_help} (default {out})")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")

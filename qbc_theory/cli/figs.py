@@ -27,7 +27,7 @@ def run(args) -> int:
 
     report = make_figures(out=args.out, profile="full" if args.full else "quick", backend=args.backend,
                           results=args.results, progress=not args.no_progress, workers=args.workers,
-                          scheduler=args.scheduler)
+                          scheduler=args.scheduler, connect_timeout=args.connect_timeout)
     if args.json:
         print_json(report.to_dict())
     else:

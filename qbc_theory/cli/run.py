@@ -7,9 +7,7 @@ built-in spec (``thm3.rate_n.control``, ``fig6.tvc``).
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -18,17 +16,6 @@ from pathlib import Path
 from ._common import backend_options, print_json
 
 __all__ = ["register", "run"]
-
-
-def _seconds(text: str) -> float:
-    """argparse type: a positive finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}")
-    return value
 
 
 def register(sub) -> None:
@@ -41,8 +28,6 @@ def register(sub) -> None:
                         "lists them) or built-in spec id (thm3.rate_n.control)")
     p.add_argument("--profile", choices=("quick", "full"), default="quick", help="spec size (default quick)")
     backend_options(p)
-    p.add_argument("--connect-timeout", type=_seconds, default=5.0, metavar="SECONDS",
-                   help="seconds to wait for the Dask scheduler given by --scheduler (default 5)")
     p.set_defaults(func=run)
 
 

@@ -45,7 +45,7 @@ def run(args) -> int:
 
     report = verify("full" if args.full else "quick", backend=args.backend, out=args.out, claims=args.claims,
                     progress=not args.no_progress, scheduler=args.scheduler, workers=args.workers,
-                    family=args.family, sequential=not args.no_sequential)
+                    family=args.family, sequential=not args.no_sequential, connect_timeout=args.connect_timeout)
     if not args.no_plots:
         from pathlib import Path
 

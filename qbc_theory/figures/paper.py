@@ -209,7 +209,8 @@ FIGURE_SPECS: dict = {f.stem: f.specs + f.optional for f in _registry().values()
 """Figure stem -> ids of the built-in specs it reads (needed ones first, then optional ones)."""
 
 
-def _run_tables(spec_ids, *, profile, backend, results, progress, workers, scheduler) -> tuple[dict, dict]:
+def _run_tables(spec_ids, *, profile, backend, results, progress, workers, scheduler,
+                connect_timeout) -> tuple[dict, dict]:
     """Run the built-in specs (cached cells are loaded, not recomputed); failures are reported per spec."""
     paths = {p.stem: p for p in builtin_spec_paths()}
     ids = [s for s in spec_ids if s in paths]
@@ -218,7 +219,7 @@ def _run_tables(spec_ids, *, profile, backend, results, progress, workers, sched
         return {}, failures
     specs = [load_spec(paths[s]) for s in ids]
     kwargs = dict(backend=backend, out=results, profile=profile, progress=progress, workers=workers,
-                  scheduler=scheduler)
+                  scheduler=scheduler, connect_timeout=connect_timeout)
     try:
         return dict(zip(ids, run_specs(specs, **kwargs))), failures
     except RuntimeError:
@@ -297,6 +298,8 @@ def make_figures(out=DEFAULT_OUT, profile: str = "quick", backend: str = "proces
         Worker processes for the runner (default: all cores).
     scheduler : str, optional
         Address of a Dask scheduler (``backend="dask"`` only).
+    connect_timeout : float, optional
+        Seconds to wait for that scheduler (default 5).
 
     Returns
     -------
@@ -322,6 +325,7 @@ def make_figures(out=DEFAULT_OUT, profile: str = "quick", backend: str = "proces
     only = options.pop("figures", None)
     workers = options.pop("workers", None)
     scheduler = options.pop("scheduler", None)
+    connect_timeout = options.pop("connect_timeout", 5.0)
     reject_unknown_kwargs("make_figures", options)
     if profile not in PROFILES:
         raise SpecError(f"profile: expected one of {', '.join(PROFILES)}, found {profile!r}")
@@ -340,7 +344,8 @@ def make_figures(out=DEFAULT_OUT, profile: str = "quick", backend: str = "proces
     out = Path(out)
     spec_ids = list(dict.fromkeys(s for stem in chosen for s in FIGURE_SPECS[stem]))
     tables, failures = _run_tables(spec_ids, profile=profile, backend=backend, results=results,
-                                   progress=progress, workers=workers, scheduler=scheduler)
+                                   progress=progress, workers=workers, scheduler=scheduler,
+                                   connect_timeout=connect_timeout)
     outcomes, entries, skipped = [], [], {}
     for stem in chosen:
         fig = registry[stem]

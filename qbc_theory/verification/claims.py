@@ -206,7 +206,7 @@ def _check_fresh_seeds(table: ResultTable, extra: ResultTable) -> None:
 
 
 def extend_seeds(requests, *, specs: dict, backend: str = "processes", out="qbc-out", profile: str = "quick",
-                 scheduler=None, progress: bool = True, workers=None) -> dict:
+                 scheduler=None, progress: bool = True, workers=None, connect_timeout: float = 5.0) -> dict:
     """Double the seeds of several tables in one run (sequential seeding).
 
     Parameters
@@ -215,7 +215,7 @@ def extend_seeds(requests, *, specs: dict, backend: str = "processes", out="qbc-
         ``{key: ResultTable}``: tables to extend from ``S`` to ``2 S`` seeds per cell.
     specs : dict
         Spec id -> :class:`Spec` of each table.
-    backend, out, profile, scheduler, progress, workers
+    backend, out, profile, scheduler, progress, workers, connect_timeout
         As in :func:`qbc_theory.verification.runner.run_specs` (the new seeds are cached like any cell).
 
     Returns
@@ -233,7 +233,7 @@ def extend_seeds(requests, *, specs: dict, backend: str = "processes", out="qbc-
     if not batches:
         return {}
     extra = run_specs(batches, backend=backend, out=out, profile=profile, scheduler=scheduler, progress=progress,
-                      workers=workers)
+                      workers=workers, connect_timeout=connect_timeout)
     result = {}
     for key, table in requests.items():
         b = _batch(specs[table.spec_id], table.seeds, table.seeds)
@@ -283,7 +283,8 @@ def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw)
         Spec id -> :class:`ResultTable` at the profile's seeds.
     sequential : bool
     **run_kw
-        ``backend``, ``out``, ``profile``, ``scheduler``, ``progress``, ``workers`` for the batches.
+        ``backend``, ``out``, ``profile``, ``scheduler``, ``progress``, ``workers``, ``connect_timeout``
+        for the batches.
 
     Returns
     -------
@@ -358,7 +359,7 @@ def judge(chosen, specs: dict, base: dict, *, sequential: bool = True, **run_kw)
 
 def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out", claims=None,
            progress: bool = True, scheduler=None, workers=None, sequential: bool = True, family: int = 0,
-           **kwargs) -> VerifyReport:
+           connect_timeout: float = 5.0, **kwargs) -> VerifyReport:
     """Run the experiments of the claim catalog (reusing cached cells) and judge every claim.
 
     **Sequential seeds.** When a slope test's verdict differs between its slack and zero slack
@@ -375,8 +376,9 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
     Parameters
     ----------
     profile : {"quick", "full"}
-    backend, out, scheduler, workers, progress
-        As in :func:`qbc_theory.verification.runner.run_specs`; results are cached under ``out``.
+    backend, out, scheduler, workers, progress, connect_timeout
+        As in :func:`qbc_theory.verification.runner.run_specs`; results are cached under ``out``. The
+        sequential seed batches and the family runs use the same backend and scheduler.
     claims : list of str, optional
         Only these claim ids (default: the whole catalog).
     sequential : bool
@@ -412,7 +414,8 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
                 needed.append(sid)
     t0 = time.perf_counter()
     specs = {s: load_spec(paths[s]) for s in needed}
-    run_kw = dict(backend=backend, out=out, profile=profile, scheduler=scheduler, progress=progress, workers=workers)
+    run_kw = dict(backend=backend, out=out, profile=profile, scheduler=scheduler, progress=progress, workers=workers,
+                  connect_timeout=connect_timeout)
     base = dict(zip(needed, run_specs([specs[s] for s in needed], **run_kw)))
     results, tables = judge(chosen, specs, base, sequential=sequential, **run_kw)
     families = None
@@ -420,7 +423,7 @@ def verify(profile: str = "quick", *, backend: str = "processes", out="qbc-out",
         from .family import run_families
 
         families = run_families(chosen, family, profile=profile, out=out, backend=backend, workers=workers,
-                                progress=progress)
+                                progress=progress, scheduler=scheduler, connect_timeout=connect_timeout)
     report = VerifyReport(results, profile, round(time.perf_counter() - t0, 3), tables, families=families)
     _write(out, profile, report)
     return report

@@ -453,7 +453,7 @@ class FamilyReport:
 
 def run_families(chosen, n: int, *, profile: str = "quick", out="qbc-out", backend: str = "processes",
                  workers=None, progress: bool = True, search_budget: int | None = None,
-                 seeds: int | None = None) -> FamilyReport:
+                 seeds: int | None = None, scheduler=None, connect_timeout: float = 5.0) -> FamilyReport:
     """Run each chosen claim that supports a family on ``n`` random instances, then search for the worst.
 
     Parameters
@@ -465,7 +465,7 @@ def run_families(chosen, n: int, *, profile: str = "quick", out="qbc-out", backe
         The profile of the claim's spec whose ladder and seeds each instance runs.
     out : str or os.PathLike
         Cells are cached under ``out``; the report and the worst instances go to ``out/family/``.
-    backend, workers, progress
+    backend, workers, progress, scheduler, connect_timeout
         As in :func:`qbc_theory.verification.runner.run_specs`.
     search_budget : int, optional
         Candidates of the worst-case search per claim (default ``n``).
@@ -489,7 +489,8 @@ def run_families(chosen, n: int, *, profile: str = "quick", out="qbc-out", backe
     out = Path(out)
     paths = {p.stem: p for p in builtin_spec_paths()}
     budget = n if search_budget is None else int(search_budget)
-    run_kw = dict(backend=backend, out=out, profile="quick", progress=progress, workers=workers)
+    run_kw = dict(backend=backend, out=out, profile="quick", progress=progress, workers=workers,
+                  scheduler=scheduler, connect_timeout=connect_timeout)
     results = []
     if seeds is None:
         seeds = FAMILY_SEEDS
