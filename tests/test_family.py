@@ -63,8 +63,6 @@ def test_nonlinear_draws_meet_theorem_3s_hypotheses():
         else:
             assert p["system"] == "linear"
     assert kinds == {"linear": 8, "tanh": 4, "lure": 4}
-    # thm2.gaussian stays linear
-    assert all(family.draw_instance("thm2.rate_n", i)[0].nl == "linear" for i in range(4))
 
 
 def test_a_lure_draw_the_lmi_does_not_certify_is_redrawn(monkeypatch):
@@ -181,3 +179,105 @@ def test_cli_refuses_a_negative_family(capsys):
 
     assert main(["verify", "--family", "-1"]) == 2
     assert "--family: expected an integer >= 0, found -1" in capsys.readouterr().err
+
+
+# --- thm2.gaussian: nonlinear draws (Gaussian tanh experts on linear and Lur'e systems) -------------
+
+# sha256 of the JSON parameters of the even draws 0, 2, ..., 14, computed with the generator before the
+# thm2.gaussian family had nonlinear draws (commit f56e8b2): the even draws must stay bit-identical
+_THM2_EVEN_DRAWS = {"thm2.rate_n": "62c7b5920d1d741c6cb3dd136b4755de067ae75827b2b9e44166491ed034726f",
+                    "thm2.horizon": "95b9402dd56241dc0a33c2c4fb51804d49fe3d25f51766427d4ca8cfa63a8e77"}
+
+
+@pytest.mark.parametrize("claim_id", ["thm2.rate_n", "thm2.horizon"])
+def test_thm2_even_draws_are_unchanged(claim_id):
+    import hashlib
+
+    h = hashlib.sha256()
+    for i in range(0, 16, 2):
+        d, p = family.draw_instance(claim_id, i)
+        assert d.nl == "linear"
+        h.update(json.dumps(p, sort_keys=True).encode())
+    assert h.hexdigest() == _THM2_EVEN_DRAWS[claim_id]
+
+
+def test_thm2_nonlinear_draws_meet_theorem_2s_hypotheses():
+    from qbc_theory.model.dynamics import LureSystem
+    from qbc_theory.verification.cells.family_nonlinear import certified_gain
+    from qbc_theory.verification.cells.family_thm2_nonlinear import exit_probability
+
+    from qbc_theory.verification.runner import builtin_spec_paths, load_spec
+
+    base = load_spec({q.stem: q for q in builtin_spec_paths()}["thm2.horizon"])
+    kinds = {}
+    for i in range(16):
+        d, p = family.draw_instance("thm2.horizon", i)
+        kinds[d.nl] = kinds.get(d.nl, 0) + 1
+        assert family.cell_of(d, base) == ("thm2.regret" if d.nl == "linear" else "thm2.nonlinear")
+        if d.nl == "linear":
+            assert "expert_scale" not in p
+            continue
+        A, B = np.array(p["A"]), np.array(p["B"])
+        assert np.max(np.abs(np.linalg.eigvals(A))) <= 0.95
+        assert p["sigma"] > 0 and p["expert_scale"] > 0  # stochastic expert, TVC with a linear modulus
+        # the clip range is a + 8 sigma: left with probability <= H 2 Phi(-8) at the ladder's largest H
+        assert p["low"] == -p["high"]
+        assert exit_probability(p["expert_scale"], p["sigma"], p["low"], p["high"], 32) < 1e-12
+        assert 1.0 in p["class_sigma_factors"] and p["bins"] in (64, 128, 256, 512, 1024, 2048)  # realizable
+        if d.nl == "lure":
+            assert p["system"] == "lure" and p["phi"] == "tanh"
+            certified_gain(LureSystem(A, B, p["G"], p["C"], "tanh"), 5)  # raises if uncertified
+        else:
+            assert p["system"] == "linear"
+    assert kinds == {"linear": 8, "tanh": 4, "lure": 4}
+
+
+def test_an_uncertified_thm2_lure_draw_is_refused_and_redrawn(monkeypatch):
+    d, p = family.draw_instance("thm2.horizon", 3)
+    assert d.nl == "lure" and d.kind == "thm2.gaussian"
+    one = np.ones((1, 1))
+    base = family._Draw(d.kind, one, one, np.zeros((1, 1)), one, d.vector(), "lure", one, one)
+    # A = 0.95, G = C = 1: A + G C = 1.95 at the sector vertex: no certificate, the draw is refused
+    bad = family._with(base, np.r_[0.95, base.v[1:7], 1.0])
+    assert family._params(bad) is None
+    good = family._with(base, np.r_[0.3, base.v[1:7], 0.1])
+    assert family._params(good)["system"] == "lure"
+    refused, real = [], family._params
+
+    def spy(draw):
+        out = real(draw)
+        A, B, K = family._system(draw)
+        if out is None and np.max(np.abs(np.linalg.eigvals(A + B @ K))) < 0.98:
+            refused.append(draw)
+        return out
+
+    monkeypatch.setattr(family, "_params", spy)
+    for i in range(3, 80, 4):
+        assert family.draw_instance("thm2.rate_n", i)[1]["system"] == "lure"
+    assert refused, "expected some thm2 Lur'e draws to fail the LMI and be redrawn"
+
+
+def test_a_thm2_nonlinear_instance_file_loads_and_simulates(tmp_path):
+    from qbc_theory.cli import main
+    from qbc_theory.model.experts import TanhExpert
+    from qbc_theory.verification.runner import builtin_spec_paths, load_spec
+
+    base = load_spec({q.stem: q for q in builtin_spec_paths()}["thm2.horizon"])
+    for i in (1, 3):
+        d, p = family.draw_instance("thm2.horizon", i)
+        text = family.instance_toml("thm2.horizon", base, p, {"H": 4}, "quick", {"source": "test", "ratio": 0.5})
+        path = tmp_path / f"nl{i}.toml"
+        path.write_text(text)
+        inst = load_instance(path)
+        # the file is the measured instance: Gaussian tanh expert, system, binning, initial law, reward
+        assert isinstance(inst.expert, TanhExpert) and inst.expert.scale[0] == p["expert_scale"]
+        assert inst.expert.noise_std == p["sigma"] and np.array_equal(inst.expert.K, np.array(p["K"]))
+        assert inst.system.kind == ("lure" if d.nl == "lure" else "linear")
+        dx = np.array(p["A"]).shape[0]
+        assert np.array_equal(inst.system.noise_cov, p["noise_std"] ** 2 * np.eye(dx))
+        assert np.array_equal(inst.system.x0_cov, np.eye(dx))
+        if d.nl == "lure":
+            assert np.array_equal(inst.system.G, np.array(p["G"])) and inst.system.phi == "tanh"
+        assert float(inst.quantizer.low[0]) == p["low"] and inst.quantizer.bins == p["bins"]
+        assert inst.horizon == 4
+        assert main(["simulate", str(path), "--n", "8", "--eval-trajectories", "50", "--json"]) == 0

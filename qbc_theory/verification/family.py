@@ -55,7 +55,21 @@ until :math:`\rho(A + BK) < 0.98`); a Gaussian expert :math:`N(Kx, \sigma^2)` wi
 action standard deviations (under the larger of the initial and the stationary state law) with
 :math:`2^6 \dots 2^{11}` cells, whose exit probability the cell adds to its bound; the claim's
 realizable class, a box :math:`K \pm 1/2` per entry times :math:`\sigma \in [\sigma/2, 2\sigma]`
-(its :math:`1/n`-grid is :math:`|\Pi|`); regulation reward of scale :math:`U[2, 8]`.
+(its :math:`1/n`-grid is :math:`|\Pi|`); regulation reward of scale :math:`U[2, 8]`. These are the even
+draws (cell ``thm2.regret``, the claims' own; identical to the draws made before the nonlinear kinds
+existed). **Nonlinear kinds** (half the draws, :func:`nonlinear_kind`, as in ``thm3.binning``):
+``"tanh"`` for ``i = 1 mod 4``, the Gaussian saturating expert :math:`N(a \tanh(K x / a), \sigma^2)` on
+the same linear system, :math:`a = s \times` the linear closed loop's stationary action sd,
+:math:`s \sim U[0.5, 2]`; ``"lure"`` for ``i = 3 mod 4``, the same expert on the Lur'e system drawn as
+in ``thm3.binning``, certified globally P-EIISS by the incremental sector LMI and redrawn otherwise.
+Both run the cell ``thm2.nonlinear`` (:mod:`.cells.family_thm2_nonlinear`): binning of
+:math:`\pm(a + 8\sigma)` (the action leaves it with probability :math:`\le 2\Phi(-8)` per step
+whatever the state; the cell adds :math:`H` times it to the bound), :math:`x_1 \sim N(0, I)`, the
+finite realizable class :data:`THM2_CLASS` (gains :math:`K + oD` times noise levels :math:`f\sigma`,
+221 candidates, :math:`q_\#\pi^*` among them) learned by the exact log-loss MLE; Theorem 2's bound with
+:math:`|\Pi| = 221`, the class's :math:`\kappa = \max_j\|K_j\|/(\sqrt2 \min_j s_j)` and :math:`(C, \eta)`
+exact (linear) or the certificate's (Lur'e), and the data-dependent Theorem 1 with the gain profile
+:math:`\|A^jB\|` or :math:`C\eta^j`.
 ``thm2.rate_n`` has no bound test, so its worst-case search maximises the regret over the bound the
 cell evaluates (Theorem 2's explicit form plus :math:`\delta H` and the exit term);
 ``thm2.horizon`` searches on its first bound test (the same bound).
@@ -188,8 +202,20 @@ _NL_BOXES = {
 """Ranges of the extra scalar parameters of the nonlinear draws of ``thm3.binning``."""
 
 NONLINEAR_PERIOD = {1: "tanh", 3: "lure"}
-"""Nonlinear draws of ``thm3.binning``: instance ``i`` is of kind ``NONLINEAR_PERIOD.get(i % 4, "linear")``
-(half the draws nonlinear: a quarter tanh experts on linear systems, a quarter Lur'e systems)."""
+"""Nonlinear draws of ``thm3.binning`` and ``thm2.gaussian``: instance ``i`` is of kind
+``NONLINEAR_PERIOD.get(i % 4, "linear")`` (half the draws nonlinear: a quarter tanh experts on linear
+systems, a quarter Lur'e systems; Gaussian tanh experts in ``thm2.gaussian``)."""
+
+NONLINEAR_FAMILIES = ("thm3.binning", "thm2.gaussian")
+"""Families with nonlinear draws (:func:`nonlinear_kind`)."""
+
+THM2_CLASS = {"class_min_offset": 1e-3, "class_max_offset": 0.5, "class_per_side": 8,
+              "class_sigma_factors": [float(math.exp(-v)) for v in np.geomspace(0.4, 0.005, 6)] + [1.0]
+              + [float(math.exp(v)) for v in np.geomspace(0.005, 0.4, 6)]}
+"""The finite realizable class of a nonlinear ``thm2.gaussian`` draw
+(:func:`~qbc_theory.verification.cells.family_thm2_nonlinear.gaussian_tanh_class`): gains ``K + o D``
+with 8 geometric offsets in ``[1e-3, 0.5]`` per side and 0, times noise levels ``f sigma`` with
+``f = exp(+-v)``, ``v`` 6 geometric values in ``[0.005, 0.4]``, and ``f = 1``: ``|Pi| = 17 x 13 = 221``."""
 
 CLASS_SCALE_FACTORS = (0.8, 1.0, 1.25)
 """Saturation levels of a nonlinear draw's class, in units of the expert's (1 keeps it realizable)."""
@@ -199,8 +225,9 @@ NONLINEAR_X0_STD = 1.0
 
 
 def nonlinear_kind(kind: str, i: int) -> str:
-    """The dynamics/expert kind of instance ``i`` of family ``kind`` (``"linear"`` except in ``thm3.binning``)."""
-    return NONLINEAR_PERIOD.get(i % 4, "linear") if kind == "thm3.binning" else "linear"
+    """The dynamics/expert kind of instance ``i`` of family ``kind`` (``"linear"`` outside
+    :data:`NONLINEAR_FAMILIES`)."""
+    return NONLINEAR_PERIOD.get(i % 4, "linear") if kind in NONLINEAR_FAMILIES else "linear"
 
 
 def _box(kind: str, nl: str) -> np.ndarray:
@@ -256,6 +283,8 @@ def _params(draw: _Draw) -> dict | None:
     dx = A.shape[0]
     if draw.kind == "thm3.binning" and draw.nl != "linear":
         return _nonlinear_params(draw, A, B, K)
+    if draw.kind == "thm2.gaussian" and draw.nl != "linear":
+        return _thm2_nonlinear_params(draw, A, B, K)
     if draw.kind == "thm3.binning":
         S = scipy.linalg.solve_discrete_lyapunov(Acl, draw.noise_std**2 * np.eye(dx))
         sd_u = float(np.sqrt((K @ S @ K.T)[0, 0]))
@@ -299,12 +328,44 @@ def _nonlinear_params(draw: _Draw, A, B, K) -> dict | None:
     return p
 
 
+def _thm2_nonlinear_params(draw: _Draw, A, B, K) -> dict | None:
+    """The ``thm2.nonlinear`` cell parameters of a Gaussian tanh draw of ``thm2.gaussian`` (None: a Lur'e
+    draw the incremental sector LMI does not certify).
+
+    The expert is ``N(a tanh(K x / a), sigma^2)`` with ``a`` the draw's saturation times the linear
+    closed loop's stationary action sd (as the linear draws' covariance, with the expert's noise); the
+    binning covers ``[-(a + 8 sigma), a + 8 sigma]``, which the action leaves with probability at most
+    ``2 Phi(-8) ~ 1.2e-15`` per step whatever the state (the cell charges ``H`` times it to the bound).
+    """
+    from ..model.dynamics import LureSystem
+    from ..model.errors import AssumptionError
+    from .cells.family_nonlinear import certified_gain
+
+    dx = A.shape[0]
+    S = scipy.linalg.solve_discrete_lyapunov(A + B @ K, draw.noise_std**2 * np.eye(dx) + draw.sigma**2 * (B @ B.T))
+    sd_u = float(np.sqrt((K @ S @ K.T)[0, 0]))
+    a = float(f"{draw.saturation * sd_u:.6g}")
+    clip = float(f"{a + _CLIP_SDS * draw.sigma:.6g}")
+    p = {"system": "linear", "A": A.tolist(), "B": B.tolist(), "K": K.tolist(), "expert_scale": a,
+         "noise_std": draw.noise_std, "x0_std": NONLINEAR_X0_STD, "sigma": draw.sigma, "low": -clip, "high": clip,
+         "bins": draw.bins, "reward": "regulation", "reward_scale": draw.reward_scale,
+         "class_direction": draw.D.tolist(), **THM2_CLASS}
+    if draw.nl == "lure":
+        G = draw.lure_strength * draw.Gl
+        try:
+            certified_gain(LureSystem(A, B, G, draw.Cl, "tanh"), 1)
+        except AssumptionError:
+            return None
+        p.update({"system": "lure", "G": G.tolist(), "C": draw.Cl.tolist(), "phi": "tanh"})
+    return p
+
+
 def draw_instance(claim_id: str, i: int, kind: str | None = None) -> tuple[_Draw, dict]:
     """Instance ``i`` of the family of ``claim_id``: the draw and the cell parameters it overrides.
 
     Redraws (from the same stream) until the draw is accepted by :func:`_params`: the expert's linear
-    closed loop has spectral radius below 0.98 and, for a Lur'e draw of ``thm3.binning``, the
-    incremental sector LMI certifies global P-EIISS. The draw is a pure function of
+    closed loop has spectral radius below 0.98 and, for a Lur'e draw, the incremental sector LMI
+    certifies global P-EIISS. The draw is a pure function of
     ``(claim_id, i, kind)``; its dynamics/expert kind is :func:`nonlinear_kind` of ``(kind, i)``.
 
     Parameters
@@ -335,8 +396,11 @@ def draw_instance(claim_id: str, i: int, kind: str | None = None) -> tuple[_Draw
 
 
 def cell_of(draw: _Draw, base) -> str:
-    """The cell that measures a draw: ``thm3.nonlinear`` for a nonlinear draw, else the claim's own."""
-    return "thm3.nonlinear" if draw.nl != "linear" else base.cell
+    """The cell that measures a draw: ``thm3.nonlinear`` (``thm2.nonlinear`` in ``thm2.gaussian``) for a
+    nonlinear draw, else the claim's own."""
+    if draw.nl == "linear":
+        return base.cell
+    return "thm2.nonlinear" if draw.kind == "thm2.gaussian" else "thm3.nonlinear"
 
 
 def family_spec(base, spec_id: str, overrides: dict, entropy: int, profile: str, grid: dict | None = None,
@@ -616,6 +680,12 @@ def _nonlinear_record(d: _Draw, table: ResultTable) -> dict:
     if d.nl == "linear":
         return {}
     r = table.rows[0]
+    if d.kind == "thm2.gaussian":  # cell thm2.nonlinear: Theorem 2's constants (C, eta from the certificate)
+        rec = {"saturation": d.saturation, "L": r.get("L"), "kappa": r.get("kappa"), "C": r.get("C"),
+               "eta": r.get("eta"), "Pi": r.get("Pi")}
+        if d.nl == "lure":
+            rec.update({"lure_strength": d.lure_strength, "p": int(d.Cl.shape[0])})
+        return rec
     rec = {"saturation": d.saturation, "Gamma": r.get("Gamma"), "L": r.get("L"), "h2_vanishes": r.get("h2_vanishes")}
     if d.nl == "lure":
         rec.update({"lure_strength": d.lure_strength, "p": int(d.Cl.shape[0]), "C_cert": r.get("C_cert"),
@@ -671,7 +741,8 @@ def instance_toml(claim_id: str, base, params: dict, point: dict, profile: str, 
     instance (``thm3.binning``: ``x_1`` from the closed loop's stationary law, written as ``x0_cov``; a
     nonlinear draw writes ``x0_std``, its tanh expert as ``kind = "tanh"`` with ``K`` and ``scale`` and a
     Lur'e system as ``kind = "lure"`` with ``G``, ``C``, ``phi = "tanh"``).
-    ``thm2.gaussian`` uses the instance format's ``regulation`` reward, as its cell does. The
+    ``thm2.gaussian`` uses the instance format's ``regulation`` reward, as its cells do; its nonlinear
+    draws write the Gaussian tanh expert as ``kind = "tanh"`` with ``K``, ``scale`` and ``noise_std``. The
     ``thm3.linear`` cell's reward (the mean of action tracking and state regulation) is not an
     instance reward kind: the file uses ``tracking`` at the same scale, so ``qbc simulate`` reproduces
     the instance and its learner there, not the cell's regret number; neither file carries the cell's
@@ -684,7 +755,19 @@ def instance_toml(claim_id: str, base, params: dict, point: dict, profile: str, 
             f"at {point}; regenerate with qbc verify --family")
     system = ["[system]", f"A = {_toml_value(A)}", f"B = {_toml_value(B)}",
               f"noise_std = {_toml_value(float(p['noise_std']))}"]
-    if "expert_scale" in p:  # thm3.binning, nonlinear draw (cell thm3.nonlinear)
+    if "expert_scale" in p and "low" in p:  # thm2.gaussian, nonlinear draw (cell thm2.nonlinear)
+        if p.get("system") == "lure":
+            system = ["[system]", 'kind = "lure"', *system[1:3], f"G = {_toml_value(np.array(p['G'], dtype=float))}",
+                      f"C = {_toml_value(np.array(p['C'], dtype=float))}", f"phi = {_toml_value(p['phi'])}",
+                      system[3]]
+        system.append(f"x0_std = {_toml_value(float(p['x0_std']))}")
+        expert = ["[expert]", 'kind = "tanh"', f"K = {_toml_value(K)}",
+                  f"scale = {_toml_value(float(p['expert_scale']))}", f"noise_std = {_toml_value(float(p['sigma']))}"]
+        quant = ["[quantizer]", 'kind = "binning"', f"low = {_toml_value(float(p['low']))}",
+                 f"high = {_toml_value(float(p['high']))}", f"bins = {int(p['bins'])}"]
+        reward = ["[reward]", f"kind = {_toml_value(p.get('reward', 'regulation'))}",
+                  f"scale = {_toml_value(float(p['reward_scale']))}"]
+    elif "expert_scale" in p:  # thm3.binning, nonlinear draw (cell thm3.nonlinear)
         if p.get("system") == "lure":
             system = ["[system]", 'kind = "lure"', *system[1:3], f"G = {_toml_value(np.array(p['G'], dtype=float))}",
                       f"C = {_toml_value(np.array(p['C'], dtype=float))}", f"phi = {_toml_value(p['phi'])}",

@@ -5,11 +5,13 @@ Each module registers its cell functions with :func:`qbc_theory.verification.run
 experiment specs that run the cells live in ``qbc_theory/data/experiments/<id>.toml``.
 """
 
-from . import constructions, family_nonlinear, figures_extra, horizon_h2, linear, lower_bounds, reduction, theorem2
+from . import (constructions, family_nonlinear, family_thm2_nonlinear, figures_extra, horizon_h2, linear, lower_bounds,
+               reduction, theorem2)
 
 __all__ = ["all_claims"]
 
-_FAMILIES = (linear, theorem2, reduction, constructions, lower_bounds, figures_extra, horizon_h2, family_nonlinear)
+_FAMILIES = (linear, theorem2, reduction, constructions, lower_bounds, figures_extra, horizon_h2, family_nonlinear,
+             family_thm2_nonlinear)
 
 
 def all_claims() -> tuple:
