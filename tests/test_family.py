@@ -9,7 +9,7 @@ import pytest
 
 from qbc_theory.model.errors import SpecError
 from qbc_theory.model.instance import load_instance
-from qbc_theory.verification import family
+from qbc_theory.verification import family, family_draws
 from qbc_theory.verification.claims import SlopeTest, get_claim, verify
 
 
@@ -69,23 +69,23 @@ def test_a_lure_draw_the_lmi_does_not_certify_is_redrawn(monkeypatch):
     d, p = family.draw_instance("thm3.rate_n", 3)
     assert d.nl == "lure"
     one = np.ones((1, 1))
-    base = family._Draw(d.kind, one, one, np.zeros((1, 1)), one, d.vector(), "lure", one, one)
+    base = family_draws._Draw(d.kind, one, one, np.zeros((1, 1)), one, d.vector(), "lure", one, one)
     # A = 0.95 (radius), G = C = 1: A + G C = 0.95 + s at the sector vertex s = 1 exceeds 1: refused
-    bad = family._with(base, np.r_[0.95, base.v[1:7], 1.0])
-    assert bad.lure_strength == 1.0 and family._params(bad) is None
-    good = family._with(base, np.r_[0.3, base.v[1:7], 0.1])
-    assert family._params(good)["system"] == "lure"
+    bad = family_draws._with(base, np.r_[0.95, base.v[1:7], 1.0])
+    assert bad.lure_strength == 1.0 and family_draws._params(bad) is None
+    good = family_draws._with(base, np.r_[0.3, base.v[1:7], 0.1])
+    assert family_draws._params(good)["system"] == "lure"
     # the generator redraws a refused Lur'e draw from the same stream: count refusals over the draws
-    refused, real = [], family._params
+    refused, real = [], family_draws._params
 
     def spy(draw):
         out = real(draw)
-        A, B, K = family._system(draw)
+        A, B, K = family_draws._system(draw)
         if out is None and np.max(np.abs(np.linalg.eigvals(A + B @ K))) < 0.98:
             refused.append(draw)  # refused by the LMI alone
         return out
 
-    monkeypatch.setattr(family, "_params", spy)
+    monkeypatch.setattr(family_draws, "_params", spy)
     for i in range(3, 80, 4):
         dd, pp = family.draw_instance("thm3.rate_n", i)
         assert pp["system"] == "lure"
@@ -236,22 +236,22 @@ def test_an_uncertified_thm2_lure_draw_is_refused_and_redrawn(monkeypatch):
     d, p = family.draw_instance("thm2.horizon", 3)
     assert d.nl == "lure" and d.kind == "thm2.gaussian"
     one = np.ones((1, 1))
-    base = family._Draw(d.kind, one, one, np.zeros((1, 1)), one, d.vector(), "lure", one, one)
+    base = family_draws._Draw(d.kind, one, one, np.zeros((1, 1)), one, d.vector(), "lure", one, one)
     # A = 0.95, G = C = 1: A + G C = 1.95 at the sector vertex: no certificate, the draw is refused
-    bad = family._with(base, np.r_[0.95, base.v[1:7], 1.0])
-    assert family._params(bad) is None
-    good = family._with(base, np.r_[0.3, base.v[1:7], 0.1])
-    assert family._params(good)["system"] == "lure"
-    refused, real = [], family._params
+    bad = family_draws._with(base, np.r_[0.95, base.v[1:7], 1.0])
+    assert family_draws._params(bad) is None
+    good = family_draws._with(base, np.r_[0.3, base.v[1:7], 0.1])
+    assert family_draws._params(good)["system"] == "lure"
+    refused, real = [], family_draws._params
 
     def spy(draw):
         out = real(draw)
-        A, B, K = family._system(draw)
+        A, B, K = family_draws._system(draw)
         if out is None and np.max(np.abs(np.linalg.eigvals(A + B @ K))) < 0.98:
             refused.append(draw)
         return out
 
-    monkeypatch.setattr(family, "_params", spy)
+    monkeypatch.setattr(family_draws, "_params", spy)
     for i in range(3, 80, 4):
         assert family.draw_instance("thm2.rate_n", i)[1]["system"] == "lure"
     assert refused, "expected some thm2 Lur'e draws to fail the LMI and be redrawn"
