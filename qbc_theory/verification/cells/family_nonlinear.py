@@ -117,32 +117,85 @@ def tanh_offset_class(K, scale, direction, min_offset, max_offset, per_side, sca
     ----------
     Cao & Xie 2026, Theorem 3 (finite realizable class) and Appendix A.
     """
+    a = as_real("expert_scale", scale, positive=True)
+    gains, offsets, factors, expert_index = offset_factor_grid(K, direction, min_offset, max_offset, per_side,
+                                                              scale_factors, "class_scale_factors")
+    scales = (factors * a)[:, None]
+    scales[expert_index] = a
+    return TanhPolicyClass(gains, scales, quantizer, np.zeros(offsets.size), expert_index), offsets, factors
+
+
+def offset_factor_grid(K, direction, min_offset, max_offset, per_side, factors, name: str):
+    r"""The grid of a finite realizable class: gains ``K + o D`` times factors ``f`` (one of them 1).
+
+    ``o`` runs over ``m`` geometric offsets per side of 0 (``[o_max ... o_min, 0, -o_min ... -o_max]``) and
+    ``f`` over ``factors``; candidate ``(o, f) = (0, 1)`` is the expert (``expert_index``), so the class
+    contains ``q#pi*``. Shared by the nonlinear family cells (a saturation level per ``f`` here, a noise
+    level in :mod:`.family_thm2_nonlinear`).
+
+    Returns
+    -------
+    gains : (|Pi|, du, dx) ndarray
+    offsets, factors : (|Pi|,) ndarray
+    expert_index : int
+
+    Raises
+    ------
+    DimensionError
+        On bad shapes, offsets or factors (``name`` names the factors' key).
+    AssumptionError
+        If 1 is not among the factors (the class would not contain ``q#pi*``).
+    """
     K = as_matrix("K", K)
     D = as_matrix("class_direction", direction, rows=K.shape[0], cols=K.shape[1])
     if not np.any(D != 0):
         raise DimensionError("class_direction: expected a non-zero matrix, found all zeros")
-    a = as_real("expert_scale", scale, positive=True)
     lo = as_real("class_min_offset", min_offset, positive=True)
     hi = as_real("class_max_offset", max_offset, positive=True)
     if not hi > lo:
         raise DimensionError(f"class_max_offset: expected class_max_offset > class_min_offset = {lo:g}, found {hi:g}")
     m = as_int("class_per_side", per_side, minimum=2)
-    F = as_vector("class_scale_factors", scale_factors)
+    F = as_vector(name, factors)
     if np.any(F <= 0):
-        raise DimensionError(f"class_scale_factors: expected positive factors, found {F.min():g}")
+        raise DimensionError(f"{name}: expected positive factors, found {F.min():g}")
     ones = np.flatnonzero(F == 1.0)
     if ones.size == 0:
-        raise AssumptionError(f"class_scale_factors: expected a factor 1 (q#pi* in Pi, realizability), found "
-                              f"{F.tolist()}")
+        raise AssumptionError(f"{name}: expected a factor 1 (q#pi* in Pi, realizability), found {F.tolist()}")
     side = np.geomspace(lo, hi, m)
     o = np.concatenate([side[::-1], [0.0], -side])
     offsets = np.repeat(o, F.size)
-    factors = np.tile(F, o.size)
+    tiled = np.tile(F, o.size)
     gains = K[None] + offsets[:, None, None] * D[None]
-    scales = (factors * a)[:, None]
-    expert_index = m * F.size + int(ones[0])
-    scales[expert_index] = a
-    return TanhPolicyClass(gains, scales, quantizer, np.zeros(offsets.size), expert_index), offsets, factors
+    return gains, offsets, tiled, m * F.size + int(ones[0])
+
+
+def tanh_system(p: dict, x0_key: str):
+    """``(system, K)``: the linear or Lur'e (``phi = tanh``) system and the expert gain of a nonlinear cell.
+
+    Raises
+    ------
+    SpecError
+        On an unknown ``system`` or ``phi``, a stationary initial law (``p[x0_key]`` a string: a
+        nonlinear closed loop has no closed-form stationary law), or more than one action.
+    """
+    A = as_matrix("A", p["A"])
+    B = as_matrix("B", p["B"], rows=A.shape[0])
+    K = as_matrix("K", p["K"], rows=B.shape[1], cols=A.shape[0])
+    if B.shape[1] != 1:
+        raise SpecError(f"B: expected one action (the clip range is scalar), found du={B.shape[1]}")
+    noise_std = as_real("noise_std", p["noise_std"], nonnegative=True)
+    if isinstance(p.get(x0_key), str):
+        raise SpecError(f"{x0_key}: expected a standard deviation (a nonlinear closed loop has no closed-form "
+                        f"stationary law), found {p[x0_key]!r}")
+    x0 = as_real(x0_key, p[x0_key], nonnegative=True)
+    kind = p.get("system", "linear")
+    if kind == "linear":
+        return LinearSystem(A, B, noise_std=noise_std, x0_std=x0), K
+    if kind == "lure":
+        if p.get("phi", "tanh") != "tanh":
+            raise SpecError(f"phi: expected 'tanh', found {p.get('phi')!r}")
+        return LureSystem(A, B, p["G"], p["C"], "tanh", noise_std=noise_std, x0_std=x0), K
+    raise SpecError(f"system: expected 'linear' or 'lure', found {kind!r}")
 
 
 def nonlinear_instance(p: dict):
@@ -156,25 +209,7 @@ def nonlinear_instance(p: dict):
     AssumptionError
         If ``clip < expert_scale`` (the binning's sup error could fail).
     """
-    A = as_matrix("A", p["A"])
-    B = as_matrix("B", p["B"], rows=A.shape[0])
-    K = as_matrix("K", p["K"], rows=B.shape[1], cols=A.shape[0])
-    if B.shape[1] != 1:
-        raise SpecError(f"B: expected one action (the clip range is scalar), found du={B.shape[1]}")
-    noise_std = as_real("noise_std", p["noise_std"], nonnegative=True)
-    if isinstance(p.get("x0"), str):
-        raise SpecError(f"x0: expected a standard deviation (a nonlinear closed loop has no closed-form stationary "
-                        f"law), found {p['x0']!r}")
-    x0 = as_real("x0", p["x0"], nonnegative=True)
-    kind = p.get("system", "linear")
-    if kind == "linear":
-        system = LinearSystem(A, B, noise_std=noise_std, x0_std=x0)
-    elif kind == "lure":
-        if p.get("phi", "tanh") != "tanh":
-            raise SpecError(f"phi: expected 'tanh', found {p.get('phi')!r}")
-        system = LureSystem(A, B, p["G"], p["C"], "tanh", noise_std=noise_std, x0_std=x0)
-    else:
-        raise SpecError(f"system: expected 'linear' or 'lure', found {kind!r}")
+    system, K = tanh_system(p, "x0")
     a = as_real("expert_scale", p["expert_scale"], positive=True)
     expert = TanhExpert(K, a)
     clip = as_real("clip", p["clip"], positive=True)

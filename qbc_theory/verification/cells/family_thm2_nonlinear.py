@@ -64,15 +64,14 @@ import scipy.special
 from ...checker.stability import analyze_stability
 from ...engine import learning, rollout
 from ...engine.policy_classes import TanhPolicyClass
-from ...model.dynamics import LinearSystem, LureSystem
-from ...model.errors import AssumptionError, DimensionError, SpecError
+from ...model.errors import AssumptionError, SpecError
 from ...model.experts import TanhExpert
 from ...model.quantizers import UniformBinning
 from ...model.rewards import RegulationReward, TrackingReward
-from ...model.validation import as_int, as_matrix, as_real, as_vector
+from ...model.validation import as_int, as_real
 from ..runner import cell_function
 from . import data_bounds
-from .family_nonlinear import certified_gain
+from .family_nonlinear import certified_gain, offset_factor_grid, tanh_system
 
 __all__ = ["gaussian_tanh_class", "thm2_nonlinear_instance", "exit_probability", "peiiss_constants",
            "thm2_nonlinear_cell", "CLAIMS", "MAX_CLIP_EXIT"]
@@ -129,31 +128,11 @@ def gaussian_tanh_class(K, scale, sigma, direction, min_offset, max_offset, per_
     ----------
     Cao & Xie 2026, Theorem 2 (finite realizable class) and Appendix A.
     """
-    K = as_matrix("K", K)
-    D = as_matrix("class_direction", direction, rows=K.shape[0], cols=K.shape[1])
-    if not np.any(D != 0):
-        raise DimensionError("class_direction: expected a non-zero matrix, found all zeros")
     a = as_real("expert_scale", scale, positive=True)
     s = as_real("sigma", sigma, positive=True)
-    lo = as_real("class_min_offset", min_offset, positive=True)
-    hi = as_real("class_max_offset", max_offset, positive=True)
-    if not hi > lo:
-        raise DimensionError(f"class_max_offset: expected class_max_offset > class_min_offset = {lo:g}, found {hi:g}")
-    m = as_int("class_per_side", per_side, minimum=2)
-    F = as_vector("class_sigma_factors", sigma_factors)
-    if np.any(F <= 0):
-        raise DimensionError(f"class_sigma_factors: expected positive factors, found {F.min():g}")
-    ones = np.flatnonzero(F == 1.0)
-    if ones.size == 0:
-        raise AssumptionError(f"class_sigma_factors: expected a factor 1 (q#pi* in Pi, realizability), found "
-                              f"{F.tolist()}")
-    side = np.geomspace(lo, hi, m)
-    o = np.concatenate([side[::-1], [0.0], -side])
-    offsets = np.repeat(o, F.size)
-    factors = np.tile(F, o.size)
-    gains = K[None] + offsets[:, None, None] * D[None]
+    gains, offsets, factors, expert_index = offset_factor_grid(K, direction, min_offset, max_offset, per_side,
+                                                              sigma_factors, "class_sigma_factors")
     noise = factors * s
-    expert_index = m * F.size + int(ones[0])
     noise[expert_index] = s
     return (TanhPolicyClass(gains, np.full((offsets.size, 1), a), quantizer, noise, expert_index), offsets,
             factors)
@@ -187,25 +166,7 @@ def thm2_nonlinear_instance(p: dict):
     AssumptionError
         If ``sigma = 0`` (Theorem 2's expert is stochastic).
     """
-    A = as_matrix("A", p["A"])
-    B = as_matrix("B", p["B"], rows=A.shape[0])
-    K = as_matrix("K", p["K"], rows=B.shape[1], cols=A.shape[0])
-    if B.shape[1] != 1:
-        raise SpecError(f"B: expected one action (the clip range is scalar), found du={B.shape[1]}")
-    noise_std = as_real("noise_std", p["noise_std"], nonnegative=True)
-    if isinstance(p.get("x0_std"), str):
-        raise SpecError(f"x0_std: expected a standard deviation (a nonlinear closed loop has no closed-form "
-                        f"stationary law), found {p['x0_std']!r}")
-    x0 = as_real("x0_std", p["x0_std"], nonnegative=True)
-    kind = p.get("system", "linear")
-    if kind == "linear":
-        system = LinearSystem(A, B, noise_std=noise_std, x0_std=x0)
-    elif kind == "lure":
-        if p.get("phi", "tanh") != "tanh":
-            raise SpecError(f"phi: expected 'tanh', found {p.get('phi')!r}")
-        system = LureSystem(A, B, p["G"], p["C"], "tanh", noise_std=noise_std, x0_std=x0)
-    else:
-        raise SpecError(f"system: expected 'linear' or 'lure', found {kind!r}")
+    system, K = tanh_system(p, "x0_std")
     sigma = as_real("sigma", p["sigma"], nonnegative=True)
     if sigma == 0.0:
         raise AssumptionError("sigma: expected a Gaussian expert (sigma > 0) for Theorem 2, found 0")
