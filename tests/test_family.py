@@ -281,3 +281,52 @@ def test_a_thm2_nonlinear_instance_file_loads_and_simulates(tmp_path):
         assert float(inst.quantizer.low[0]) == p["low"] and inst.quantizer.bins == p["bins"]
         assert inst.horizon == 4
         assert main(["simulate", str(path), "--n", "8", "--eval-trajectories", "50", "--json"]) == 0
+
+
+# --- sequential seeds in families -------------------------------------------------------------------
+
+import math as _math  # noqa: E402
+
+from qbc_theory.verification.claims import Claim  # noqa: E402
+from qbc_theory.verification.runner import cell_function, run_spec, spec_from_dict  # noqa: E402
+
+
+@cell_function("test.family_power_law", version="1")
+def _family_power_law(params, seeds, seed):
+    """y = H^slope * lognormal noise, one spawned child per seed."""
+    ys = [params["H"] ** params["slope"] * _math.exp(params["noise"] * np.random.default_rng(c).standard_normal())
+          for c in seed.spawn(seeds)]
+    return {"y": ys}
+
+
+@cell_function("test.family_unspawned", version="1")
+def _family_unspawned(params, seeds, seed):
+    z = np.random.default_rng(seed).standard_normal(seeds)
+    return {"y": list(params["H"] ** params["slope"] * np.exp(params["noise"] * z))}
+
+
+def _toy_family(tmp_path, slope, noise, tol, cell="test.family_power_law"):
+    spec = spec_from_dict({"id": "toy.fam", "cell": cell, "entropy": 1234, "params": {"slope": slope, "noise": noise},
+                           "grid": {"H": [8, 16, 32, 64]}, "profiles": {"quick": {"seeds": 4}, "full": {"seeds": 4}}})
+    claim = Claim("toy", "T", "p", "toy.fam", "toy.fam", (SlopeTest("y", "H", 1.0, "<=", tol=tol),), "c")
+    run_kw = dict(backend="serial", out=tmp_path, profile="quick", progress=False, workers=None, scheduler=None,
+                  connect_timeout=5.0)
+    table = run_spec(spec, **{k: v for k, v in run_kw.items()})
+    return family._sequential(claim, [table], [spec], run_kw, ci=0)[0], spec, run_kw
+
+
+def test_a_family_instance_whose_verdict_flips_gets_sequential_seeds(tmp_path):
+    # the resolvable flip of tests/test_claims.py: 4 seeds flip, 16 settle it (budget 4 x 4)
+    (table, note), spec, run_kw = _toy_family(tmp_path, 1.0, 0.6, 0.2)
+    assert table.seeds == 16 and note == ""
+    # bit-identical to a run with 16 seeds from the start
+    big = run_spec(dataclasses.replace(spec, profiles={"quick": dataclasses.replace(spec.profiles["quick"], seeds=16)}),
+                   **{**run_kw, "out": tmp_path / "big"})
+    assert table.rows == big.rows
+
+
+def test_a_family_flip_that_seeds_cannot_resolve_is_left_with_a_note(tmp_path):
+    (table, note), _, _ = _toy_family(tmp_path, 1.1, 0.3, 0.2)
+    assert table.seeds == 4 and "more seeds cannot resolve" in note
+    (table, note), _, _ = _toy_family(tmp_path / "u", 0.9, 0.3, 0.2, cell="test.family_unspawned")
+    assert table.seeds == 4 and "sequential seeds refused" in note

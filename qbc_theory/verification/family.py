@@ -11,7 +11,10 @@ are in :mod:`qbc_theory.verification.family_draws`; this module runs the familie
 instances and searches for the worst.
 
 Each instance runs the claim's ladder with :data:`FAMILY_SEEDS` seeds per cell (at most the
-profile's); its tests are the claim's, judged without sequential seeds (a flip is inconclusive).
+profile's); its tests are the claim's. An instance whose slope test flips between its slack and zero
+slack gets **sequential seeds** as in the catalog (:mod:`qbc_theory.verification.sequential`): its
+seeds are doubled, bit-identically, up to :data:`FAMILY_SEED_FACTOR` times the first ones, unless the
+interval projected to that budget would still flip; a flip that remains is inconclusive.
 Claims without a family report "family not supported". A claim is consistent over a family only if
 no instance violates it; its family status is ``violated`` if some instance does, ``consistent`` if
 every instance is, and ``inconclusive`` otherwise. The report also gives the distribution per kind
@@ -37,15 +40,20 @@ from .family_draws import (CLASS_SCALE_FACTORS, FAMILIES, FAMILY_ENTROPY, NONLIN
                            NONLINEAR_X0_STD, THM2_CLASS, _box, _claim_index, _Draw, _params, _with, cell_of, draw_instance,
                            instance_toml, nonlinear_kind)
 from .runner import ResultTable, builtin_spec_paths, load_spec, run_specs, spec_from_dict
+from .sequential import SeedingError, extend_seeds, futile
 
-__all__ = ["FAMILIES", "FAMILY_ENTROPY", "FAMILY_SEEDS", "FamilyResult", "FamilyReport", "draw_instance",
+__all__ = ["FAMILIES", "FAMILY_ENTROPY", "FAMILY_SEEDS", "FAMILY_SEED_FACTOR", "FamilyResult", "FamilyReport", "draw_instance",
            "run_families", "family_spec", "instance_toml", "supported", "cell_of", "nonlinear_kind",
            "NONLINEAR_FAMILIES", "NONLINEAR_PERIOD", "NONLINEAR_X0_STD", "CLASS_SCALE_FACTORS", "THM2_CLASS"]
 
+FAMILY_SEED_FACTOR = 4
+"""Sequential seeds of a family instance stop at this many times its first seeds (two doublings)."""
+
 FAMILY_SEEDS = 8
-"""Seeds per cell of a family instance (at most the profile's): a family spends its budget on
-instances rather than on seeds, so an instance's intervals are about twice as wide as the claim's
-(quick profile, 32 seeds) and more of its tests come out inconclusive, never more consistent."""
+"""First seeds per cell of a family instance (at most the profile's): a family spends its budget on
+instances rather than on seeds, so an instance's intervals start about twice as wide as the claim's
+(quick profile, 32 seeds); sequential seeds add more where a verdict flips."""
+
 
 def supported(claim) -> str | None:
     """The family a claim supports, or None."""
@@ -264,9 +272,9 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
         specs.append(family_spec(base, f"{base.id}.family{i}", p, _entropy(ss), profile, seeds=seeds,
                                  cell=cell_of(d, base)))
     run_kw = {**run_kw, "profile": "quick"}
-    tables = run_specs(specs, **run_kw)
+    tables = _sequential(claim, list(run_specs(specs, **run_kw)), specs, run_kw, ci)
     instances = []
-    for i, ((d, p), table) in enumerate(zip(draws, tables)):
+    for i, ((d, p), (table, seeding)) in enumerate(zip(draws, tables)):
         rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, i, 2)))
         tests = _judge_instance(claim, table, rng)
         ratio, point = _bound_ratio(claim, table)
@@ -276,6 +284,7 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
                           **({"sigma": d.sigma} if d.kind == "thm2.gaussian" else {}),
                           **_nonlinear_record(d, table),
                           "hypotheses": hyp, "tests": tests, "status": _combine([t["status"] for t in tests]),
+                          "seeds": table.seeds, **({"seeding": seeding} if seeding else {}),
                           "ratio": _finite(ratio), "ratio_point": point})
     status = _combine([inst["status"] for inst in instances])
     # worst-case search: random candidates around the worst instance's scalar parameters, at the
@@ -322,6 +331,46 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
     if any(not inst["hypotheses"]["all"] for inst in instances):
         note = "some instances leave the hypothesis class (see hypotheses)"
     return FamilyResult(claim.id, supported(claim), status, tuple(instances), worst_out, search, note)
+
+
+def _sequential(claim, tables: list, specs: list, run_kw: dict, ci: int) -> list:
+    """``[(table, note)]``: each instance's table after sequential seeds (see the module docstring).
+
+    A table whose slope tests flip is doubled (all such tables of the family in one run) while the
+    doubled count stays within :data:`FAMILY_SEED_FACTOR` times its first seeds and some flip is not
+    :func:`~qbc_theory.verification.sequential.futile`; ``note`` says why seeds were refused or what
+    still flips, and is empty otherwise. The tests are judged with the instance's own bootstrap stream,
+    as in the final verdict, so the outcome is reproducible.
+    """
+    by_id = {s.id: s for s in specs}
+    notes = [""] * len(tables)
+    budgets = [FAMILY_SEED_FACTOR * t.seeds for t in tables]
+    refused: set = set()
+    while True:
+        requests = {}
+        for i, table in enumerate(tables):
+            if i in refused:
+                continue
+            rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, i, 2)))
+            flips = [o for o in (t.run(table, rng) for t in claim.tests) if o.flipped]
+            if not flips:
+                notes[i] = ""
+                continue
+            if 2 * table.seeds > budgets[i]:
+                notes[i] = f"still flips at {table.seeds} seeds per cell (budget {budgets[i]})"
+            elif all(futile(o, table.seeds, budgets[i]) for o in flips):
+                notes[i] = f"more seeds cannot resolve the flip (projected to {budgets[i]} seeds)"
+            else:
+                requests[i] = table
+        if not requests:
+            break
+        for i, grown in extend_seeds(requests, specs=by_id, **run_kw).items():
+            if isinstance(grown, SeedingError):
+                refused.add(i)
+                notes[i] = f"sequential seeds refused: {grown}"
+            else:
+                tables[i] = grown
+    return list(zip(tables, notes))
 
 
 def _nonlinear_record(d: _Draw, table: ResultTable) -> dict:
