@@ -312,7 +312,9 @@ def _toy_family(tmp_path, slope, noise, tol, cell="test.family_power_law"):
     run_kw = dict(backend="serial", out=tmp_path, profile="quick", progress=False, workers=None, scheduler=None,
                   connect_timeout=5.0)
     table = run_spec(spec, **{k: v for k, v in run_kw.items()})
-    return family._sequential(claim, [table], [spec], run_kw, ci=0)[0], spec, run_kw
+    table, note, outcomes = family._sequential(claim, [table], [spec], run_kw, ci=0)[0]
+    assert len(outcomes) == 1 and outcomes[0].kind == "slope"
+    return (table, note), spec, run_kw
 
 
 def test_a_family_instance_whose_verdict_flips_gets_sequential_seeds(tmp_path):

@@ -236,10 +236,6 @@ def _json_default(v):
     raise TypeError(f"not JSON: {type(v).__name__}")
 
 
-def _judge_instance(claim, table: ResultTable, rng) -> list:
-    return [t.run(table, rng).to_dict() for t in claim.tests]
-
-
 def _bound_ratio(claim, table: ResultTable) -> tuple[float, dict | None]:
     """The largest mean/bound over the cells of the claim's first upper-bound test that can fail
     (without one: ``regret`` against the cell's ``bound`` column)."""
@@ -274,9 +270,8 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
     run_kw = {**run_kw, "profile": "quick"}
     tables = _sequential(claim, list(run_specs(specs, **run_kw)), specs, run_kw, ci)
     instances = []
-    for i, ((d, p), (table, seeding)) in enumerate(zip(draws, tables)):
-        rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, i, 2)))
-        tests = _judge_instance(claim, table, rng)
+    for i, ((d, p), (table, seeding, outcomes)) in enumerate(zip(draws, tables)):
+        tests = [o.to_dict() for o in outcomes]
         ratio, point = _bound_ratio(claim, table)
         hyp = _hypotheses(table)
         instances.append({"index": i, "kind": d.nl, "dx": int(d.G.shape[0]), "rho_A": d.radius, "bins": d.bins,
@@ -334,27 +329,28 @@ def _run_family(claim, n: int, budget: int, base, profile: str, out: Path, run_k
 
 
 def _sequential(claim, tables: list, specs: list, run_kw: dict, ci: int) -> list:
-    """``[(table, note)]``: each instance's table after sequential seeds (see the module docstring).
+    """``[(table, note, outcomes)]``: each instance's table after sequential seeds, and its test outcomes.
 
     A table whose slope tests flip is doubled (all such tables of the family in one run) while the
     doubled count stays within :data:`FAMILY_SEED_FACTOR` times its first seeds and some flip is not
     :func:`~qbc_theory.verification.sequential.futile`; ``note`` says why seeds were refused or what
-    still flips, and is empty otherwise. The tests are judged with the instance's own bootstrap stream,
-    as in the final verdict, so the outcome is reproducible.
+    still flips, and is empty otherwise. Each table is judged once per size, with the instance's own
+    bootstrap stream, and the outcomes on its final table are the instance's verdict (reproducible).
     """
     by_id = {s.id: s for s in specs}
     notes = [""] * len(tables)
     budgets = [FAMILY_SEED_FACTOR * t.seeds for t in tables]
-    refused: set = set()
-    while True:
+    outcomes: list = [None] * len(tables)
+    fresh = set(range(len(tables)))
+    while fresh:
         requests = {}
-        for i, table in enumerate(tables):
-            if i in refused:
-                continue
+        for i in sorted(fresh):
+            table = tables[i]
             rng = np.random.default_rng(np.random.SeedSequence(FAMILY_ENTROPY, spawn_key=(ci, i, 2)))
-            flips = [o for o in (t.run(table, rng) for t in claim.tests) if o.flipped]
+            outcomes[i] = [t.run(table, rng) for t in claim.tests]
+            flips = [o for o in outcomes[i] if o.flipped]
+            notes[i] = ""
             if not flips:
-                notes[i] = ""
                 continue
             if 2 * table.seeds > budgets[i]:
                 notes[i] = f"still flips at {table.seeds} seeds per cell (budget {budgets[i]})"
@@ -362,15 +358,16 @@ def _sequential(claim, tables: list, specs: list, run_kw: dict, ci: int) -> list
                 notes[i] = f"more seeds cannot resolve the flip (projected to {budgets[i]} seeds)"
             else:
                 requests[i] = table
+        fresh = set()
         if not requests:
             break
         for i, grown in extend_seeds(requests, specs=by_id, **run_kw).items():
             if isinstance(grown, SeedingError):
-                refused.add(i)
                 notes[i] = f"sequential seeds refused: {grown}"
             else:
                 tables[i] = grown
-    return list(zip(tables, notes))
+                fresh.add(i)
+    return list(zip(tables, notes, outcomes))
 
 
 def _nonlinear_record(d: _Draw, table: ResultTable) -> dict:
